@@ -10,7 +10,7 @@ No I/O here.
 
 from __future__ import annotations
 
-# -- symbol -----------------------------------------------------------------------------------------
+# -- symbol ---------------------------------------------------------------------------------------
 SYMBOL_TYPE_SPOT = "SPOT"  # the seed's name; today a permission (see PERMISSIONS)
 
 SYMBOL_STATUS_TRADING = "TRADING"
@@ -30,7 +30,7 @@ PERMISSION_SPOT = "SPOT"
 PERMISSION_MARGIN = "MARGIN"
 PERMISSION_LEVERAGED = "LEVERAGED"
 
-# -- order status -----------------------------------------------------------------------------------
+# -- order status ---------------------------------------------------------------------------------
 ORDER_STATUS_NEW = "NEW"
 ORDER_STATUS_PENDING_NEW = "PENDING_NEW"
 ORDER_STATUS_PARTIALLY_FILLED = "PARTIALLY_FILLED"
@@ -54,11 +54,12 @@ ORDER_STATUSES = (
 #: Statuses in which an order still rests on (or waits for) the book.
 OPEN_ORDER_STATUSES = (ORDER_STATUS_NEW, ORDER_STATUS_PARTIALLY_FILLED, ORDER_STATUS_PENDING_NEW)
 
-# -- kline intervals (case-sensitive on the wire) --------------------------------------------------
+# -- kline intervals (case-sensitive on the wire) -------------------------------------------------
 KLINE_INTERVAL_1SECOND = "1s"
 KLINE_INTERVAL_1MINUTE = "1m"
 KLINE_INTERVAL_3MINUTE = "3m"
-KLINE_INTERVAL_2MINUTE = KLINE_INTERVAL_3MINUTE  # sic: the seed's misnamed alias, kept for its users
+# sic: the seed's misnamed alias, kept for its users.
+KLINE_INTERVAL_2MINUTE = KLINE_INTERVAL_3MINUTE
 KLINE_INTERVAL_5MINUTE = "5m"
 KLINE_INTERVAL_15MINUTE = "15m"
 KLINE_INTERVAL_30MINUTE = "30m"
@@ -91,7 +92,7 @@ KLINE_INTERVALS = (
     KLINE_INTERVAL_1MONTH,
 )
 
-# -- orders -----------------------------------------------------------------------------------------
+# -- orders ---------------------------------------------------------------------------------------
 SIDE_BUY = "BUY"
 SIDE_SELL = "SELL"
 SIDES = (SIDE_BUY, SIDE_SELL)
@@ -166,12 +167,12 @@ EXECUTION_TYPE_TRADE = "TRADE"
 EXECUTION_TYPE_EXPIRED = "EXPIRED"
 EXECUTION_TYPE_TRADE_PREVENTION = "TRADE_PREVENTION"
 
-# -- tickers ----------------------------------------------------------------------------------------
+# -- tickers --------------------------------------------------------------------------------------
 TICKER_TYPE_FULL = "FULL"
 TICKER_TYPE_MINI = "MINI"
 TICKER_TYPES = (TICKER_TYPE_FULL, TICKER_TYPE_MINI)
 
-# -- rate limits ------------------------------------------------------------------------------------
+# -- rate limits ----------------------------------------------------------------------------------
 RATE_LIMITER_REQUEST_WEIGHT = "REQUEST_WEIGHT"
 RATE_LIMITER_ORDERS = "ORDERS"
 RATE_LIMITER_RAW_REQUESTS = "RAW_REQUESTS"
@@ -185,7 +186,7 @@ RATE_LIMIT_INTERVAL_DAY = "DAY"
 RATE_LIMIT_INTERVAL_LETTERS = {"SECOND": "S", "MINUTE": "M", "HOUR": "H", "DAY": "D"}
 RATE_LIMIT_INTERVAL_SECONDS = {"SECOND": 1, "MINUTE": 60, "HOUR": 3600, "DAY": 86400}
 
-# -- websockets -------------------------------------------------------------------------------------
+# -- websockets -----------------------------------------------------------------------------------
 WEBSOCKET_DEPTH_5 = "5"
 WEBSOCKET_DEPTH_10 = "10"
 WEBSOCKET_DEPTH_20 = "20"
@@ -193,7 +194,7 @@ WEBSOCKET_DEPTH_20 = "20"
 #: Rolling-window sizes of the ``<symbol>@ticker_<window>`` streams.
 TICKER_WINDOWS = ("1h", "4h", "1d")
 
-# -- wallet -----------------------------------------------------------------------------------------
+# -- wallet ---------------------------------------------------------------------------------------
 # /sapi/v1/capital/withdraw/history ``status``.
 WITHDRAW_STATUS_EMAIL_SENT = 0
 WITHDRAW_STATUS_CANCELLED = 1

@@ -103,12 +103,12 @@ TIMESTAMP_AHEAD = ErrorCode(
     "INVALID_TIMESTAMP",
     "Timestamp for this request was 1000ms ahead of the server's time.",
 )
-INVALID_SIGNATURE = _define(
-    -1022, "INVALID_SIGNATURE", "Signature for this request is not valid."
-)
+INVALID_SIGNATURE = _define(-1022, "INVALID_SIGNATURE", "Signature for this request is not valid.")
 
 # -- 11xx: request issues -------------------------------------------------------------------------
-ILLEGAL_CHARS = _define(-1100, "ILLEGAL_CHARS", "Illegal characters found in parameter '%s'; legal range is '%s'.")
+ILLEGAL_CHARS = _define(
+    -1100, "ILLEGAL_CHARS", "Illegal characters found in parameter '%s'; legal range is '%s'."
+)
 TOO_MANY_PARAMETERS = _define(
     -1101, "TOO_MANY_PARAMETERS", "Too many parameters sent for this endpoint."
 )
@@ -141,7 +141,9 @@ PARAM_NOT_REQUIRED = _define(-1106, "PARAM_NOT_REQUIRED", "Parameter '%s' sent w
 PARAM_OVERFLOW = _define(-1108, "PARAM_OVERFLOW", "Parameter '%s' overflowed.")
 BAD_PRECISION = _define(-1111, "BAD_PRECISION", "Parameter '%s' has too much precision.")
 NO_DEPTH = _define(-1112, "NO_DEPTH", "No orders on book for symbol.")
-TIF_NOT_REQUIRED = _define(-1114, "TIF_NOT_REQUIRED", "TimeInForce parameter sent when not required.")
+TIF_NOT_REQUIRED = _define(
+    -1114, "TIF_NOT_REQUIRED", "TimeInForce parameter sent when not required."
+)
 INVALID_TIF = _define(-1115, "INVALID_TIF", "Invalid timeInForce.")
 INVALID_ORDER_TYPE = _define(-1116, "INVALID_ORDER_TYPE", "Invalid orderType.")
 INVALID_SIDE = _define(-1117, "INVALID_SIDE", "Invalid side.")
@@ -160,9 +162,7 @@ OPTIONAL_PARAMS_BAD_COMBO = _define(
 INVALID_PARAMETER = _define(
     -1130, "INVALID_PARAMETER", "Data sent for parameter '%s' is not valid."
 )
-BAD_STRATEGY_TYPE = _define(
-    -1134, "BAD_STRATEGY_TYPE", "`strategyType` was less than 1000000."
-)
+BAD_STRATEGY_TYPE = _define(-1134, "BAD_STRATEGY_TYPE", "`strategyType` was less than 1000000.")
 INVALID_JSON = _define(-1135, "INVALID_JSON", "JSON sent for parameter '%s' is not valid")
 INVALID_TICKER_TYPE = _define(-1139, "INVALID_TICKER_TYPE", "Invalid ticker type.")
 INVALID_CANCEL_RESTRICTIONS = _define(
@@ -225,10 +225,14 @@ MAXIMUM_SUBSCRIPTION_IDS = _define(
 # the client and the simulator agree; treat their numbers as ours, not Binance's.
 WALLET_INVALID_ADDRESS = _define(-4003, "WITHDRAW_ADDRESS_INVALID", "Invalid address.")
 WALLET_AMOUNT_TOO_LOW = _define(
-    -4006, "WITHDRAW_AMOUNT_TOO_LOW", "Withdrawal amount must be greater than the minimum withdrawal amount."
+    -4006,
+    "WITHDRAW_AMOUNT_TOO_LOW",
+    "Withdrawal amount must be greater than the minimum withdrawal amount.",  # noqa: E501
 )
 WALLET_AMOUNT_TOO_HIGH = _define(
-    -4007, "WITHDRAW_AMOUNT_TOO_HIGH", "Withdrawal amount must be less than the maximum withdrawal amount."
+    -4007,
+    "WITHDRAW_AMOUNT_TOO_HIGH",
+    "Withdrawal amount must be less than the maximum withdrawal amount.",  # noqa: E501
 )
 WALLET_INSUFFICIENT_BALANCE = _define(
     -4026, "WITHDRAW_INSUFFICIENT_BALANCE", "Insufficient balance."
@@ -276,7 +280,9 @@ class EngineMessage:
     CANCEL_RESTRICTIONS_NOT_MET = "Order was not canceled due to cancel restrictions."
     REST_TRADING_DISABLED = "Rest API trading is not enabled."
     WS_TRADING_DISABLED = "WebSocket API trading is not enabled."
-    LIQUIDITY_BELOW_LOT_SIZE = "Order book liquidity is less than `LOT_SIZE` filter minimum quantity."
+    LIQUIDITY_BELOW_LOT_SIZE = (
+        "Order book liquidity is less than `LOT_SIZE` filter minimum quantity."
+    )
     LIQUIDITY_BELOW_MARKET_LOT_SIZE = (
         "Order book liquidity is less than `MARKET_LOT_SIZE` filter minimum quantity."
     )
