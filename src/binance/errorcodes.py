@@ -288,3 +288,28 @@ class EngineMessage:
     )
     LIQUIDITY_BELOW_MIN_QTY = "Order book liquidity is less than symbol minimum quantity."
     NO_STATE_CHANGE = "The requested action would change no state; rejecting"
+    TRAILING_STOP_NOT_SUPPORTED = "Trailing stop orders are not supported for this symbol."
+
+
+# -- appended by the simulator's REST adapter -----------------------------------------------------
+TOO_MANY_PARAMETERS_COUNT = ErrorCode(
+    -1101, "TOO_MANY_PARAMETERS", "Too many parameters; expected '%s' and received '%s'."
+)
+# RAW_REQUESTS over its limit: Binance documents no text of its own; ours, in -1003's style.
+TOO_MANY_RAW_REQUESTS = ErrorCode(
+    -1003,
+    "TOO_MANY_REQUESTS",
+    "Too many requests; current limit is %s requests per %s. "
+    "Please use WebSocket Streams for live updates to avoid polling the API.",
+    429,
+)
+
+
+# -- appended by the simulator's wallet (our numbers, like the WALLET_* codes above) --------------
+WALLET_AMOUNT_NOT_MULTIPLE = _define(
+    -4005, "WITHDRAW_AMOUNT_PRECISION", "Withdrawal amount must be a multiple of %s."
+)
+WALLET_INVALID_ADDRESS_TAG = _define(-4107, "WITHDRAW_ADDRESS_TAG_INVALID", "Invalid address tag.")
+WALLET_DUPLICATE_WITHDRAW_ORDER_ID = _define(
+    -4108, "WITHDRAW_ORDER_ID_DUPLICATE", "Duplicate withdrawOrderId."
+)

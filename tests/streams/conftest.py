@@ -1,0 +1,135 @@
+"""Helpers for the stream tests: fast knobs, deadlines, a client view of the simulator.
+
+Every I/O test talks to the session's ``LocalExchange`` (``sim``) over loopback; faults come from
+``sim.faults.streams``. Deadlines scale with ``BINANCE_TEST_TIMEOUT_SCALE``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from binance._streams.rules import StreamConfig
+
+#: Same scale as the root conftest's (BINANCE_TEST_TIMEOUT_SCALE).
+TIMEOUT_SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
+
+#: The symbol with the busiest background market in the simulator.
+SYMBOL = "BTCUSDT"
+
+#: Knobs that make reconnects, watchdog and rotations fast enough for tests.
+FAST = StreamConfig(
+    reconnect_initial_s=0.05,
+    reconnect_max_s=0.5,
+    max_retries=5,
+    open_timeout_s=5.0,
+    close_timeout_s=0.5,
+    idle_timeout_s=1.0,
+    pong_timeout_s=1.0,
+    overlap_min_s=0.2,
+    overlap_max_s=3.0,
+)
+
+
+def deadline(seconds: float) -> float:
+    """A monotonic deadline ``seconds`` (scaled) from now."""
+    return time.monotonic() + seconds * TIMEOUT_SCALE
+
+
+def wait_until(predicate: Callable[[], Any], seconds: float = 10.0, what: str = "") -> Any:
+    """Poll ``predicate`` until truthy (returned) or fail after ``seconds`` (scaled)."""
+    end = deadline(seconds)
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what or predicate}")
+        time.sleep(0.01)
+
+
+async def async_wait_until(
+    predicate: Callable[[], Any], seconds: float = 10.0, what: str = ""
+) -> Any:
+    """`wait_until` for coroutines: yields to the loop between polls."""
+    end = deadline(seconds)
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what or predicate}")
+        await asyncio.sleep(0.01)
+
+
+def client_for(sim: Any, credentials: Any = None) -> Any:
+    """Our ``Client`` pointed at ``sim`` (REST, streams, WebSocket API), signing with the
+    simulator's default HMAC key or with ``credentials`` (a ``Credentials``) when given."""
+    from binance.client import Client
+
+    urls = {
+        "base_url": sim.rest_url,
+        "stream_url": sim.stream_url,
+        "ws_api_url": sim.ws_api_url,
+    }
+    if credentials is None:
+        return Client(sim.api_key, sim.api_secret, **urls)
+    if credentials.key_type == "HMAC":
+        return Client(credentials.api_key, credentials.api_secret, **urls)
+    return Client(credentials.api_key, private_key=credentials.private_key, **urls)
+
+
+@contextlib.contextmanager
+def ws_settings(sim: Any, **changes: Any) -> Iterator[None]:
+    """Change the simulator's WebSocket settings (lifetime, notice...) for new connections."""
+    adapters = [a for a in sim.server.adapters if hasattr(a, "settings")]
+    assert adapters, "the simulator exposes no WebSocket settings"
+    saved = [(a.settings, {k: getattr(a.settings, k) for k in changes}) for a in adapters]
+    for settings, _ in saved:
+        for key, value in changes.items():
+            setattr(settings, key, value)
+    try:
+        yield
+    finally:
+        for settings, old in saved:
+            for key, value in old.items():
+                setattr(settings, key, value)
+
+
+@pytest.fixture
+def stream_faults(sim):
+    """The simulator's stream fault controls, reset after the test."""
+    faults = sim.faults.streams
+    try:
+        yield faults
+    finally:
+        faults.reset()
+
+
+def place_order(sim_rest: Any, credentials: Any, **params: Any) -> dict[str, Any]:
+    """Place an order over REST (not through our client) and return Binance's answer."""
+    reply = sim_rest.signed("POST", "/api/v3/order", credentials, query=params)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def cancel_order(sim_rest: Any, credentials: Any, symbol: str, order_id: int) -> dict[str, Any]:
+    """Cancel an order over REST and return Binance's answer."""
+    reply = sim_rest.signed(
+        "DELETE", "/api/v3/order", credentials, query={"symbol": symbol, "orderId": order_id}
+    )
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def check_depth_continuity(events: list[dict[str, Any]]) -> None:
+    """Each diff event starts right after the previous one ends: nothing lost, nothing twice."""
+    assert events, "no depth events"
+    for prev, cur in zip(events, events[1:], strict=False):
+        assert cur["U"] == prev["u"] + 1, f"break between u={prev['u']} and U={cur['U']}"
