@@ -1,7 +1,12 @@
 """Fixtures shared by the whole suite.
 
-Hygiene: every test must leave no thread behind. Tests that need the local exchange use the
-``sim`` fixture (one LocalExchange on 127.0.0.1 for the session) from ``binance.sim.pytest_plugin``.
+Hygiene: every test must leave no thread behind, and no simulator error may be logged. Tests that
+need the local exchange use the ``sim`` fixture below (one LocalExchange on 127.0.0.1 for the
+session); users' own suites get the same from the ``binance_sim`` fixture of
+``binance.sim.pytest_plugin``.
+
+Hypothesis: CI runs derandomized (the same examples every run, so a red CI is reproducible);
+locally examples vary. Neither profile has a deadline: speed lives in benchmarks/.
 """
 
 from __future__ import annotations
@@ -12,6 +17,11 @@ import threading
 import time
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 #: Scale for every deadline in the suite (slow machines set BINANCE_TEST_TIMEOUT_SCALE=3).
 TIMEOUT_SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
