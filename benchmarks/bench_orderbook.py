@@ -19,6 +19,11 @@ Contenders, each fed the same messages:
 - ``us (DepthSync+DepthCache)``: the depth cache manager's hot path: ``orjson.loads`` ->
   `binance._depthsync.DepthSync.on_event` (sequence checks, crossed-book check) ->
   `binance.depthcache.DepthCache.get_bids(5)`.
+- ``us (manager)``: the real per-event path of `binance.depthcache.MultiDepthCacheManager`:
+  ``orjson.loads`` -> the handler the socket manager's callback thread calls (cache lock,
+  message kind, `DepthSync.on_event`, state and update id bookkeeping, the callback lock) ->
+  the user's callback reading ``cache.get_bids(5)`` (none in ``parse+apply``). The socket
+  manager is left out (``bench_sockets.py`` measures it); its handler is called directly.
 - ``python-binance``: 1.0.37's ``DepthCache`` fed by its manager's ``_apply_orders`` (orjson,
   as its websocket uses when installed), read with ``get_bids()[:5]``. It sorts the whole book on
   every read, so read modes run on the first ``--pb-messages`` events only.
@@ -52,7 +57,7 @@ from sortedcontainers import SortedDict
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import peer_versions, print_table, run_peer  # noqa: E402
 from binance._depthsync import DepthSync  # noqa: E402
-from binance.depthcache import DepthCache  # noqa: E402
+from binance.depthcache import DepthCache, MultiDepthCacheManager  # noqa: E402
 from binance.orderbook import OrderBook  # noqa: E402
 
 SCENARIOS = {"busy": 15.0, "quiet": 3.0}  # mean levels per side per event
@@ -209,12 +214,78 @@ def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> di
             json.loads(m)
         return len(msgs)
 
+    def manager_rate(reads: int) -> float:
+        best = 0.0
+        for _ in range(repeat):
+            best = max(best, _manager_rate(snapshot, msgs, final, reads))
+        return best
+
     rates["floor"]["us"] = best_rate(floor, repeat)
     rates["floor"]["stdlib json"] = best_rate(json_floor, 1)
     for mode, reads in (("parse+apply", 0), ("top5", 1), ("top5x2", 2)):
         rates[mode]["us (OrderBook)"] = best_rate(book_run(reads), repeat)
         rates[mode]["us (DepthSync+DepthCache)"] = best_rate(cache_run(reads), repeat)
+        rates[mode]["us (manager)"] = manager_rate(reads)
     return rates
+
+
+class _Sockets:
+    """Stands in for the socket manager: keeps the handler the depth cache manager registers,
+    so the benchmark calls it as the socket manager's callback thread would."""
+
+    pool = None
+
+    def start_multiplex_socket(self, streams: list[str], callback: Callable) -> str:
+        self.handler = callback
+        return "streams=" + "/".join(streams)
+
+    def stop_socket(self, key: str) -> None:
+        pass
+
+
+class _Snapshots:
+    """Stands in for the REST client: answers ``get_order_book`` with the benchmark's snapshot."""
+
+    def __init__(self, snapshot: dict) -> None:
+        self.snapshot = snapshot
+
+    def get_order_book(self, symbol: str, limit: int) -> dict:
+        return self.snapshot
+
+
+def _manager_rate(snapshot: dict, msgs: list[str], final: tuple, reads: int) -> float:
+    """Events per second through `MultiDepthCacheManager`'s per-event handler."""
+    loads = orjson.loads
+
+    def on_depth(cache: DepthCache) -> None:
+        cache.get_bids(5)
+        if reads == 2:
+            cache.get_asks(5)
+
+    sockets = _Sockets()
+    manager = MultiDepthCacheManager(
+        _Snapshots(snapshot),
+        ["BTCUSDT"],
+        callback=on_depth if reads else None,
+        refresh_interval=0,
+        limit=len(snapshot["bids"]),
+        bm=sockets,  # type: ignore[arg-type]
+    )
+    try:
+        handler = sockets.handler
+        handler(loads(msgs[0]))  # buffered; the manager fetches the snapshot and syncs
+        assert manager.wait_synced(timeout=30), manager.states()
+        rest = msgs[1:]
+        start = time.perf_counter()
+        for m in rest:
+            handler(loads(m))
+        took = time.perf_counter() - start
+        cache = manager.caches["BTCUSDT"]
+        assert cache.counters()["events_applied"] == len(msgs)
+        check(cache.book.top_bids(5, decimal=True), cache.book.top_asks(5, decimal=True), final)
+    finally:
+        manager.close()
+    return len(rest) / took
 
 
 def check(bids: list, asks: list, final: tuple) -> None:

@@ -1,30 +1,120 @@
-"""Depth caches: the seed's `DepthCache`, a local order book for one symbol.
+"""Depth caches: local order books that follow Binance, for one symbol or many.
 
-`DepthCache` keeps the seed's interface (``add_bid``, ``add_ask``, ``get_bids``, ``get_asks``,
-``symbol``, ``update_time``) over a `binance.orderbook.OrderBook`: sorted levels with cheap
-updates and O(k) reads of the best ``k`` levels, so ``get_bids(5)`` never sorts the book.
+- `DepthCache`: the seed's object (``add_bid``, ``add_ask``, ``get_bids``, ``get_asks``,
+  ``symbol``, ``update_time``) over a `binance.orderbook.OrderBook`, so ``get_bids(5)`` never
+  sorts the book. It also shows where it stands: ``state`` (`DepthCacheState`),
+  ``last_update_id``, ``transitions``, ``horizon`` (the price range the snapshot vouches for)
+  and ``lag``.
+- `DepthCacheManager(client, symbol, callback)`: the seed's manager, on the seed's threads
+  (`binance.websockets.BinanceSocketManager` plus one snapshot thread).
+- `MultiDepthCacheManager(client, symbols, callback)`: many symbols on shared connections (up to
+  1024 streams each), snapshots queued by need through the client's weight governor.
+- `AsyncDepthCacheManager(client, symbols)`: the same for asyncio (`binance.streams`).
 
-The sequencing rules (snapshot + diff events, NOTES.md section 10) live in
-`binance._depthsync.DepthSync`; this module only carries messages between it, the streams and
-the client. It does no I/O itself beyond what the manager's streams and client do.
+The sequencing (NOTES.md section 10: buffer, snapshot, drop stale events, check continuity,
+resync on a gap) is `binance._depthsync.DepthSync`, one per symbol. This module only carries
+messages between it, the streams and the client, and decides *when* to fetch snapshots: at most
+one in flight per symbol, symbols without a book first, refreshes last, failures retried with
+backoff. The client's own governor decides *whether* a request may go now (NOTES.md section 3),
+so a hundred symbols starting at once queue instead of earning a 429.
+
+This module must not import the simulator. The stream modules are imported when a manager is
+built, so ``DepthCache`` alone stays light.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import asyncio
+import collections
+import enum
+import functools
+import inspect
+import itertools
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
+from binance._depthsync import Applied, DepthSync, NeedSnapshot, Resync, SyncState
 from binance.orderbook import Level, OrderBook
 
-__all__ = ["DepthCache"]
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from binance._streams.rules import StreamConfig
+    from binance.streams import Stream, StreamManager
+    from binance.websockets import BinanceSocketManager
+
+__all__ = [
+    "AsyncDepthCacheManager",
+    "DepthCache",
+    "DepthCacheManager",
+    "DepthCacheState",
+    "MultiDepthCacheManager",
+    "Transition",
+]
+
+log = logging.getLogger(__name__)
+
+#: Snapshot depth the managers ask for: ``limit=1000`` costs 50 weight (NOTES.md section 10),
+#: so a hundred symbols fit in one minute of Binance's 6000 request weight.
+DEFAULT_LIMIT = 1000
+#: The seed's refresh period (seconds): rebuild each book from a fresh snapshot this often.
+DEFAULT_REFRESH_INTERVAL = 1800
+#: Transitions remembered per cache.
+_TRANSITIONS_KEPT = 64
+#: Longest sleep of a snapshot worker between checks of timers (refresh, quiet, reconnects).
+_TICK_S = 0.5
+#: Seconds to wait for threads and tasks when closing.
+_CLOSE_TIMEOUT_S = 30.0
+
+
+class DepthCacheState(str, enum.Enum):
+    """Where a depth cache stands (compares equal to its name: ``state == "SYNCED"``)."""
+
+    SYNCING = "SYNCING"
+    """No book yet: diff events are buffered until a snapshot arrives (start)."""
+    SYNCED = "SYNCED"
+    """The book is Binance's book as of ``last_update_id``."""
+    RESYNCING = "RESYNCING"
+    """The book was discarded (a gap, a reconnect gap, an inconsistency); a new snapshot is on
+    its way. Reads return no levels meanwhile."""
+    STOPPED = "STOPPED"
+    """The manager was closed, or the cache failed for good (see ``DepthCache.error``)."""
+
+
+_FROM_SYNC = {
+    SyncState.SYNCING: DepthCacheState.SYNCING,
+    SyncState.SYNCED: DepthCacheState.SYNCED,
+    SyncState.RESYNCING: DepthCacheState.RESYNCING,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """One change of a cache's `DepthCacheState`."""
+
+    at: float
+    """``time.monotonic()`` when it happened (to measure durations)."""
+    time_ms: int
+    """Wall-clock milliseconds when it happened."""
+    state: DepthCacheState
+    """The new state."""
+    reason: str
+    """Why (``"gap: event U=... after update id ..."``, ``"snapshot lastUpdateId=..."``...)."""
 
 
 class DepthCache:
     """The order book of one symbol, as the seed's ``DepthCacheManager`` hands it to callbacks.
 
     Prices and quantities come back as floats, as in the seed, or as `Decimal` (exact) with
-    ``use_decimal=True``.
+    ``use_decimal=True``. Reads and the manager's updates take `lock`, so reading from any
+    thread is safe; hold ``with cache.lock:`` around several reads to see one consistent book.
 
     Example::
 
@@ -45,12 +135,25 @@ class DepthCache:
         self.use_decimal: bool = use_decimal
         """Reads return `Decimal` values when True, floats otherwise."""
         self.update_time: int | None = None
-        """Event time (ms) of the last applied depth event, None before the first."""
+        """Event time ``E`` (ms, Binance's clock) of the last applied depth event; None before
+        the first, and again after a resync until an event follows the new snapshot."""
         self.last_update_id: int | None = None
-        """Binance's update id the book reflects (``lastUpdateId`` / ``u``), if known."""
+        """Binance's update id the book reflects (``lastUpdateId`` / ``u``); None while the
+        cache has no book (SYNCING, RESYNCING, STOPPED)."""
         self.book: OrderBook = OrderBook()
         """The underlying `OrderBook` (for readers that want more than the seed's API)."""
+        self.lock: threading.RLock = threading.RLock()
+        """Held by the manager while it changes the book, and by each read."""
+        self.transitions: collections.deque[Transition] = collections.deque(
+            maxlen=_TRANSITIONS_KEPT
+        )
+        """The latest state changes, oldest first (at most 64)."""
+        self.error: BaseException | None = None
+        """Why the cache stopped for good (state STOPPED after a failure), else None."""
+        self._state = DepthCacheState.SYNCING
+        self._sync: DepthSync | None = None
 
+    # -- the seed's interface -----------------------------------------------------------------
     def add_bid(self, bid: Sequence[Any]) -> None:
         """Set a bid level from a ``[price, quantity]`` pair; a zero quantity removes the level.
 
@@ -58,7 +161,8 @@ class DepthCache:
             bid: ``[price, quantity]`` as Binance sends it (``["0.0024", "10"]``); numbers are
                 accepted too.
         """
-        self.book.bids.set(bid[0], bid[1])
+        with self.lock:
+            self.book.bids.set(bid[0], bid[1])
 
     def add_ask(self, ask: Sequence[Any]) -> None:
         """Set an ask level from a ``[price, quantity]`` pair; a zero quantity removes the level.
@@ -66,7 +170,8 @@ class DepthCache:
         Args:
             ask: ``[price, quantity]`` as Binance sends it; numbers are accepted too.
         """
-        self.book.asks.set(ask[0], ask[1])
+        with self.lock:
+            self.book.asks.set(ask[0], ask[1])
 
     def get_bids(self, limit: int | None = None) -> list[Level]:
         """The bids, highest price first, as ``[price, quantity]`` lists.
@@ -76,9 +181,11 @@ class DepthCache:
 
         Returns:
             ``[[0.0001946, 45.0], [0.00019459, 2384.0], ...]`` (floats, or Decimal with
-            ``use_decimal``). Levels past the range the last snapshot vouched for are left out.
+            ``use_decimal``). Levels past the range the last snapshot vouched for are left out
+            (see `horizon`); empty while the cache has no book.
         """
-        return self.book.bids.top(limit, decimal=self.use_decimal)
+        with self.lock:
+            return self.book.bids.top(limit, decimal=self.use_decimal)
 
     def get_asks(self, limit: int | None = None) -> list[Level]:
         """The asks, lowest price first, as ``[price, quantity]`` lists.
@@ -88,9 +195,11 @@ class DepthCache:
 
         Returns:
             ``[[0.0001955, 57.0], [0.00019699, 778.0], ...]`` (floats, or Decimal with
-            ``use_decimal``). Levels past the range the last snapshot vouched for are left out.
+            ``use_decimal``). Levels past the range the last snapshot vouched for are left out
+            (see `horizon`); empty while the cache has no book.
         """
-        return self.book.asks.top(limit, decimal=self.use_decimal)
+        with self.lock:
+            return self.book.asks.top(limit, decimal=self.use_decimal)
 
     @staticmethod
     def sort_depth(
@@ -107,15 +216,1264 @@ class DepthCache:
         rows.sort(key=lambda row: row[0], reverse=reverse)
         return [[price, qty] for _, price, qty in rows]
 
+    # -- where the cache stands ---------------------------------------------------------------
+    @property
+    def state(self) -> DepthCacheState:
+        """`DepthCacheState`: SYNCING, SYNCED, RESYNCING or STOPPED.
+
+        A cache built by hand (no manager) is SYNCING for ever: nothing vouches for its book.
+        """
+        return self._state
+
+    @property
+    def synced(self) -> bool:
+        """True when the book is Binance's book as of `last_update_id`."""
+        return self._state is DepthCacheState.SYNCED
+
+    @property
+    def horizon(self) -> tuple[Decimal | None, Decimal | None]:
+        """The price range the last snapshot vouches for: ``(lowest bid, highest ask)``.
+
+        A REST snapshot lists at most ``limit`` levels per side; prices past its deepest level
+        are unknown (NOTES.md section 10) and never returned by reads. None for a side means the
+        snapshot listed the whole side (fewer levels than ``limit``). With no book, nothing is
+        vouched for: ``(Infinity, -Infinity)`` after a discard, as `BookSide.horizon` says.
+        """
+        with self.lock:
+            return self.book.bids.horizon, self.book.asks.horizon
+
+    @property
+    def lag(self) -> float | None:
+        """Seconds from the last applied event's time (`update_time`) to now, by this
+        machine's clock (so it includes any clock difference with Binance); None if unknown."""
+        update_time = self.update_time
+        if update_time is None:
+            return None
+        return time.time() - update_time / 1000.0
+
+    def counters(self) -> dict[str, Any]:
+        """What the manager's sequencing counted for this symbol (empty for a hand-made cache).
+
+        Keys: ``events_applied``, ``events_ignored`` (duplicates and events older than a
+        snapshot), ``snapshots_applied``, ``resyncs``, ``refresh_mismatches`` (refreshes whose
+        rebuilt book differed from the live one: should stay 0), ``last_resync_reason``,
+        ``buffered``.
+        """
+        sync = self._sync
+        if sync is None:
+            return {}
+        with self.lock:
+            return {
+                "events_applied": sync.events_applied,
+                "events_ignored": sync.events_ignored,
+                "snapshots_applied": sync.snapshots_applied,
+                "resyncs": sync.resyncs,
+                "refresh_mismatches": sync.refresh_mismatches,
+                "last_resync_reason": sync.last_resync_reason,
+                "buffered": sync.buffered,
+            }
+
     def __repr__(self) -> str:
-        return (
-            f"<DepthCache {self.symbol} bid={self.book.best_bid()!r} "
-            f"ask={self.book.best_ask()!r} update_time={self.update_time}>"
+        with self.lock:
+            return (
+                f"<DepthCache {self.symbol} {self._state.value} bid={self.book.best_bid()!r} "
+                f"ask={self.book.best_ask()!r} update_time={self.update_time}>"
+            )
+
+
+# == the shared core: per-symbol bookkeeping and snapshot scheduling (no I/O) ====================
+
+# What a step asks its driver to do (bit flags).
+_WANT = 1  # fetch a snapshot (at the returned priority)
+_NOTIFY = 2  # the book changed: call back with the cache
+_DISCARDED = 4  # the book was discarded (resync)
+_STOPPED = 8  # the cache stopped for good
+_TRANSITION = 16  # the state changed (wake waiters)
+
+# Snapshot priorities: lower goes first.
+_PRIO_BOOK = 0  # the symbol has no book
+_PRIO_VERIFY = 1  # a quiet symbol after a reconnect
+_PRIO_REFRESH = 2  # the periodic refresh
+
+
+class _Feed:
+    """One symbol: its cache, its `DepthSync` and its scheduling marks. No I/O, no locks.
+
+    The driver calls `on_message` / `on_snapshot` / `begin_fetch` / `stop` holding
+    ``cache.lock``; each returns ``(flags, priority)`` telling the driver what to do.
+    """
+
+    def __init__(
+        self,
+        symbol: str,
+        stream: str,
+        *,
+        limit: int,
+        use_decimal: bool,
+        refresh_interval: float | None,
+        max_buffer: int,
+    ) -> None:
+        self.symbol = symbol.upper()
+        self.stream = stream
+        self.limit = limit
+        self.cache = DepthCache(self.symbol, use_decimal=use_decimal)
+        # NOTES.md §10: one state machine per symbol, writing straight into the cache's book.
+        self.sync = DepthSync(
+            self.symbol, book=self.cache.book, snapshot_limit=limit, max_buffer=max_buffer
         )
+        self.cache._sync = self.sync
+        self.refresh_interval = refresh_interval or None
+        self._spread = (zlib.crc32(self.symbol.encode()) % 1000) / 10_000  # 0 to 10 %
+        # Scheduling marks (the driver's scheduler lock guards these).
+        self.requested = False  # a snapshot was asked for at least once
+        self.quiet_at: float | None = None  # ask for a first snapshot then, if still unasked
+        self.refresh_at: float | None = None  # periodic refresh due
+        self.verify_at: float | None = None  # a reconnect happened: verify then if still quiet
+        self.failures = 0  # consecutive failed snapshot fetches
+        self.stopped = False
+        self._record(DepthCacheState.SYNCING, "start", time.monotonic())
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def on_message(self, msg: Mapping[str, Any], now: float) -> tuple[int, int]:
+        """A message from the depth stream: a diff, a gap event or the socket's error event."""
+        if self.stopped:
+            return 0, 0
+        data = msg.get("data")
+        if type(data) is not dict:
+            data = msg  # a bare payload (raw stream), not a combined {"stream", "data"} frame
+        kind = data.get("e")
+        if kind == "depthUpdate":
+            self.verify_at = None  # events flow again: the U/u check settles any reconnect gap
+            try:
+                action = self.sync.on_event(data)
+            except ValueError as exc:  # an event without U/u, or for another symbol
+                self.sync.reset(f"bad event: {exc}")
+                self.sync.request_refresh()
+                return self._settle(Resync(self.symbol, str(exc)), now)
+            if action is None:
+                return 0, 0
+            if type(action) is Applied and self.cache._state is DepthCacheState.SYNCED:
+                cache = self.cache  # the hot path: one more event applied to a synced book
+                cache.last_update_id = action.last_update_id
+                cache.update_time = action.event_time
+                return _NOTIFY, 0
+            return self._settle(action, now)
+        if kind == "gap":
+            # docs/streams.md: the stream layer dropped diffs for a slow consumer.
+            reason = f"stream gap: {data.get('m') or data.get('dropped')}"
+            self.sync.reset(reason)
+            self.sync.request_refresh()
+            return self._settle(Resync(self.symbol, reason), now)
+        if kind == "error":
+            return self.stop(f"stream failed: {data.get('m')}", now, _stream_error(data))
+        return 0, 0
+
+    def begin_fetch(self) -> bool:
+        """About to fetch a snapshot: arm the refresh log (NOTES.md §10 refresh). False if
+        the feed stopped meanwhile."""
+        if self.stopped:
+            return False
+        self.sync.request_refresh()
+        return True
+
+    def on_snapshot(self, snapshot: Mapping[str, Any], now: float) -> tuple[int, int]:
+        """A REST snapshot (``GET /api/v3/depth``) arrived."""
+        if self.stopped:
+            return 0, 0
+        self.failures = 0
+        was_synced = self.sync.state is SyncState.SYNCED
+        action = self.sync.on_snapshot(snapshot)
+        flags, priority = self._settle(action, now)
+        if was_synced and self.sync.state is SyncState.SYNCED and not flags & _WANT:
+            self._schedule_refresh(now)  # a refresh completed
+        return flags, priority
+
+    def stop(self, reason: str, now: float, error: BaseException | None = None) -> tuple[int, int]:
+        """Stop for good: no book, no more snapshots (a failure, or the manager closing)."""
+        if self.stopped:
+            return 0, 0
+        self.stopped = True
+        self.sync.reset(reason)
+        cache = self.cache
+        cache.error = error
+        cache.last_update_id = None
+        cache.update_time = None
+        self.refresh_at = self.verify_at = self.quiet_at = None
+        self._record(DepthCacheState.STOPPED, reason, now)
+        return _STOPPED | _TRANSITION, 0
+
+    # -- internals ------------------------------------------------------------------------------
+    def _settle(self, action: Any, now: float) -> tuple[int, int]:
+        flags = 0
+        priority = 0
+        sync = self.sync
+        cache = self.cache
+        state = _FROM_SYNC[sync.state]
+        if state is not cache._state:
+            if state is DepthCacheState.SYNCED:
+                reason = f"synced from a snapshot; book at update id {sync.last_update_id}"
+                self._schedule_refresh(now)
+            elif state is DepthCacheState.RESYNCING:
+                reason = sync.last_resync_reason or "resync"
+                self.refresh_at = None
+            else:
+                reason = "no book"
+            self._record(state, reason, now)
+            flags |= _TRANSITION
+        cache.last_update_id = sync.last_update_id
+        cache.update_time = sync.last_event_time
+        if isinstance(action, Applied):
+            flags |= _NOTIFY
+        elif isinstance(action, NeedSnapshot):
+            flags |= _WANT
+            priority = _PRIO_REFRESH if sync.state is SyncState.SYNCED else _PRIO_BOOK
+            if isinstance(action, Resync):
+                flags |= _DISCARDED
+                log.info("%s: book discarded: %s", self.symbol, action.reason)
+        return flags, priority
+
+    def _schedule_refresh(self, now: float) -> None:
+        interval = self.refresh_interval
+        # Up to 10 % later, per symbol: symbols synced together do not all refresh together.
+        self.refresh_at = now + interval * (1.0 + self._spread) if interval else None
+
+    def _record(self, state: DepthCacheState, reason: str, now: float) -> None:
+        cache = self.cache
+        cache._state = state
+        cache.transitions.append(Transition(now, time.time_ns() // 1_000_000, state, reason))
 
 
-# DepthCacheManager (the seed's manager: stream + client + DepthSync + refresh_interval + callback)
-# belongs here and is written with the streams: it feeds `binance._depthsync.DepthSync`, built with
-# ``book=cache.book``, then copies ``sync.last_update_id`` / ``sync.last_event_time`` into
-# ``cache.last_update_id`` / ``cache.update_time`` and calls back with the cache (or None after a
-# Resync, as the seed did when the cache broke).
+def _stream_error(data: Mapping[str, Any]) -> BaseException:
+    from binance._streams.conn import ReconnectError
+
+    message = data.get("m")
+    return ReconnectError(message) if isinstance(message, str) else ReconnectError()
+
+
+class _SnapshotQueue:
+    """Which symbols get a snapshot next: at most one in flight per symbol, at most
+    ``max_in_flight`` in all, lowest priority value first, then first asked. No I/O."""
+
+    def __init__(self, max_in_flight: int) -> None:
+        self.max_in_flight = max(1, max_in_flight)
+        self._wanted: dict[_Feed, tuple[int, float, int]] = {}  # priority, not before, seq
+        self.in_flight: set[_Feed] = set()
+        self._seq = itertools.count()
+
+    def __contains__(self, feed: _Feed) -> bool:
+        return feed in self._wanted or feed in self.in_flight
+
+    def want(self, feed: _Feed, priority: int, not_before: float = 0.0) -> None:
+        # A feed in flight needs nothing more: `DepthSync.on_snapshot` answers NeedSnapshot
+        # itself when the snapshot on its way turns out to be unusable.
+        if feed.stopped or feed in self.in_flight:
+            return
+        current = self._wanted.get(feed)
+        if current is not None and current[0] <= priority:
+            return
+        self._wanted[feed] = (priority, not_before, next(self._seq))
+
+    def pop(self, now: float) -> tuple[_Feed, int] | None:
+        if len(self.in_flight) >= self.max_in_flight:
+            return None
+        best: tuple[tuple[int, int], _Feed] | None = None
+        for feed, (priority, not_before, seq) in self._wanted.items():
+            if not_before <= now and (best is None or (priority, seq) < best[0]):
+                best = ((priority, seq), feed)
+        if best is None:
+            return None
+        feed = best[1]
+        del self._wanted[feed]
+        self.in_flight.add(feed)
+        return feed, best[0][0]
+
+    def done(self, feed: _Feed) -> None:
+        self.in_flight.discard(feed)
+
+    def discard(self, feed: _Feed) -> None:
+        self._wanted.pop(feed, None)
+
+    def next_due(self) -> float | None:
+        if len(self.in_flight) >= self.max_in_flight or not self._wanted:
+            return None
+        return min(not_before for _, not_before, _ in self._wanted.values())
+
+    def __len__(self) -> int:
+        return len(self._wanted)
+
+
+def _snapshot_weight(limit: int) -> int:
+    from binance._endpoints import DEPTH
+
+    return DEPTH.weight_for({"limit": limit})
+
+
+def _governor_budget(client: Any) -> Callable[[int], float] | None:
+    """``weight -> seconds to wait`` from the client's weight governor (None without one).
+
+    It reserves and at once hands back the weight (`Governor.try_acquire`, `Governor.cancel`):
+    a question, not a reservation; the client reserves again when it sends. Before the
+    governor knows the live limits it is not asked (the client's first request finds them).
+    """
+    governor = getattr(client, "governor", None)
+    if governor is None or not hasattr(governor, "try_acquire"):
+        return None
+
+    def budget(weight: int) -> float:
+        if not getattr(governor, "confirmed", False):
+            return 0.0
+        got = governor.try_acquire(time.time_ns() // 1_000_000, weight=weight)
+        if isinstance(got, (int, float)):
+            return float(got)
+        if hasattr(got, "charges"):
+            governor.cancel(got)
+        return 0.0
+
+    return budget
+
+
+def _backoff_s(failures: int) -> float:
+    """Delay before retrying a failed snapshot fetch: 0.25 s doubling up to 15 s."""
+    return min(15.0, 0.25 * (1 << min(16, max(0, failures - 1))))
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    """A snapshot error that retrying cannot fix (unknown symbol, bad limit, wrong client)."""
+    from binance.exceptions import (
+        BinanceAPIException,
+        BinanceParameterException,
+        BinanceRateLimitException,
+    )
+
+    if isinstance(exc, (BinanceParameterException, TypeError)):
+        return True
+    if isinstance(exc, BinanceAPIException) and not isinstance(exc, BinanceRateLimitException):
+        status = getattr(exc, "status_code", 0) or 0
+        return 400 <= status < 500 and status not in (408, 418, 429)
+    return False
+
+
+class _Core:
+    """Everything both drivers share: the feeds, the snapshot queue and the timers. No I/O;
+    the driver holds its scheduler lock around every call and the cache lock where noted."""
+
+    def __init__(
+        self,
+        symbols: Iterable[str],
+        *,
+        limit: int,
+        use_decimal: bool,
+        update_speed_ms: int | None,
+        refresh_interval: float | None,
+        max_in_flight: int | None,
+        quiet_snapshot_s: float,
+        verify_after_reconnect_s: float | None,
+        max_buffer: int,
+    ) -> None:
+        from binance._streams import rules
+
+        if isinstance(symbols, str):
+            symbols = [symbols]
+        names = list(dict.fromkeys(s.upper() for s in symbols))
+        if not names:
+            raise ValueError("at least one symbol is needed")
+        if not isinstance(limit, int) or not 1 <= limit <= 5000:
+            raise ValueError(f"limit must be an int from 1 to 5000, not {limit!r}")
+        self.limit = limit
+        self.update_speed_ms = update_speed_ms
+        self.feeds: dict[str, _Feed] = {}
+        for name in names:
+            stream = rules.depth_stream(name, None, update_speed_ms)
+            self.feeds[name] = _Feed(
+                name,
+                stream,
+                limit=limit,
+                use_decimal=use_decimal,
+                refresh_interval=refresh_interval,
+                max_buffer=max_buffer,
+            )
+        self.by_stream = {feed.stream: feed for feed in self.feeds.values()}
+        self.queue = _SnapshotQueue(max_in_flight or min(4, len(self.feeds)))
+        self.quiet_snapshot_s = quiet_snapshot_s
+        self.verify_after_reconnect_s = verify_after_reconnect_s
+        self.weight = _snapshot_weight(limit)
+        """Request weight of one snapshot (NOTES.md §10: 1000 levels cost 50, 5000 cost 250)."""
+        self._reconnects: dict[Any, int] = {}
+        self._next_tick = 0.0
+        self._budget_at = 0.0  # the governor said: no budget for a snapshot before then
+
+    def feed(self, symbol: str) -> _Feed:
+        try:
+            return self.feeds[symbol.upper()]
+        except KeyError:
+            raise KeyError(f"no depth cache for {symbol!r}") from None
+
+    def want(self, feed: _Feed, priority: int, not_before: float = 0.0) -> None:
+        feed.requested = True
+        self.queue.want(feed, priority, not_before)
+
+    def next_job(
+        self,
+        now: float,
+        connections: Callable[[], Iterable[Any] | None],
+        budget: Callable[[int], float] | None = None,
+    ) -> tuple[_Feed, int] | None:
+        """The next snapshot to fetch, or None (then sleep `sleep_for`).
+
+        Args:
+            now: monotonic seconds.
+            connections: gives the stream connections (None while there are none yet).
+            budget: seconds until the client's governor has room for a snapshot's weight.
+                While it has none, the queue holds every request: waiting here rather than
+                inside the client lets a resync that comes meanwhile go first.
+        """
+        if now >= self._next_tick:
+            self._tick(now, connections)
+        due = self.queue.next_due()
+        if due is None or due > now or now < self._budget_at:
+            return None
+        if budget is not None:
+            wait = budget(self.weight)
+            if wait > 0:
+                self._budget_at = now + wait
+                return None
+        return self.queue.pop(now)
+
+    def sleep_for(self, now: float) -> float:
+        due = self.queue.next_due()
+        until = self._next_tick if due is None else min(max(due, self._budget_at), self._next_tick)
+        return min(_TICK_S, max(0.001, until - now))
+
+    def fetched(self, feed: _Feed, flags: int, priority: int, now: float) -> None:
+        """A fetch ended (with ``flags`` from `_Feed.on_snapshot` or a failure)."""
+        self.queue.done(feed)
+        if flags & _WANT:
+            self.want(feed, priority)
+        if feed.refresh_at is not None and feed.refresh_at < self._next_tick:
+            self._next_tick = feed.refresh_at  # a new refresh timer: look at it in time
+
+    def failed(self, feed: _Feed, exc: BaseException, now: float) -> tuple[int, int]:
+        """A fetch raised: stop the feed if retrying cannot help, else retry with backoff.
+        Call holding ``feed.cache.lock``."""
+        self.queue.done(feed)
+        if _is_fatal(exc):
+            log.error("%s: depth snapshot failed for good: %r", feed.symbol, exc)
+            return feed.stop(f"snapshot failed: {exc}", now, exc)
+        feed.failures += 1
+        delay = _backoff_s(feed.failures)
+        log.warning("%s: depth snapshot failed (%r); retrying in %.2f s", feed.symbol, exc, delay)
+        self.want(feed, _PRIO_BOOK if not feed.cache.synced else _PRIO_REFRESH, now + delay)
+        return 0, 0
+
+    def _tick(self, now: float, connections: Callable[[], Iterable[Any] | None]) -> None:
+        conns = connections()
+        if conns is not None and self.verify_after_reconnect_s is not None:
+            self._watch_reconnects(conns, now)
+        next_at = now + _TICK_S
+        queue = self.queue
+        for feed in self.feeds.values():
+            if feed.stopped or feed in queue:
+                continue
+            if not feed.requested:
+                # A quiet symbol sends no event to trigger the first snapshot: ask anyway once
+                # its stream has had time to go live. Too early is only wasted weight, never a
+                # wrong book (the first event then shows a gap and a resync follows).
+                if conns is None:
+                    continue
+                if feed.quiet_at is None:
+                    feed.quiet_at = now + self.quiet_snapshot_s
+                if now >= feed.quiet_at:
+                    self.want(feed, _PRIO_BOOK)
+                    continue
+                next_at = min(next_at, feed.quiet_at)
+            if not feed.cache.synced:
+                continue
+            if feed.verify_at is not None:
+                if now >= feed.verify_at:
+                    feed.verify_at = None
+                    self.want(feed, _PRIO_VERIFY)
+                    continue
+                next_at = min(next_at, feed.verify_at)
+            if feed.refresh_at is not None:
+                if now >= feed.refresh_at:
+                    feed.refresh_at = None
+                    self.want(feed, _PRIO_REFRESH)
+                    continue
+                next_at = min(next_at, feed.refresh_at)
+        self._next_tick = next_at
+
+    def _watch_reconnects(self, connections: Iterable[Any], now: float) -> None:
+        # A reconnect loses the events sent while it lasted, and no gap event says so
+        # (docs/streams.md). The first diff after it shows the gap (U > id + 1); a symbol that
+        # stays quiet gets a verifying snapshot after verify_after_reconnect_s instead.
+        seen: dict[Any, int] = {}
+        try:
+            for conn in connections:
+                count = int(getattr(conn, "reconnects", 0))
+                seen[conn] = count
+                before = self._reconnects.get(conn)
+                if before is not None and count > before:
+                    due = now + (self.verify_after_reconnect_s or 0.0)
+                    for stream in conn.streams:
+                        feed = self.by_stream.get(stream)
+                        if feed is not None and feed.cache.synced:
+                            feed.verify_at = due
+        except RuntimeError:  # the connection set changed while we looked: next tick
+            return
+        self._reconnects = seen
+
+
+def _call_back(callback: Callable[[Any], Any] | None, value: Any) -> Any:
+    if callback is None:
+        return None
+    try:
+        return callback(value)
+    except Exception:
+        log.exception("depth cache callback raised")
+        return None
+
+
+# == threads: the seed's flavour ==================================================================
+
+
+class MultiDepthCacheManager:
+    """Depth caches for many symbols on shared connections, with callbacks on threads.
+
+    Each symbol's diff stream (``<symbol>@depth`` or ``@depth@100ms``) is a socket of one
+    `~binance.websockets.BinanceSocketManager`, whose connections carry up to 1024 streams
+    each; every symbol has its own queue and its own `DepthSync`, so a gap, a dropped message
+    or an inconsistency resyncs that symbol alone. Snapshots are fetched by a few worker
+    threads through ``client.get_order_book`` (so through the client's weight governor):
+    symbols without a book first, in the order they asked, then refreshes.
+
+    ``callback(cache)`` runs after every change of a cache: each applied diff, each snapshot
+    that (re)synced it, and when it is discarded (state RESYNCING, no levels) or stopped for
+    good (state STOPPED, ``cache.error`` set). Calls never overlap; they come from the socket
+    manager's callback thread or a snapshot thread.
+
+    Example::
+
+        def on_depth(cache):
+            if cache.synced:
+                print(cache.symbol, cache.get_bids(1), cache.get_asks(1))
+
+        dcm = MultiDepthCacheManager(client, ["BNBBTC", "ETHBTC"], callback=on_depth)
+        dcm.wait_synced(timeout=30)
+        dcm.get_depth_cache("ETHBTC").get_asks(5)
+        dcm.close()
+
+    Args:
+        client: a sync ``Client`` (REST snapshots; its ``stream_url`` for the sockets).
+        symbols: the symbols.
+        callback: called with a `DepthCache` after each change (see above).
+        refresh_interval: seconds between rebuilds of each book from a fresh snapshot (the
+            seed's 30 minutes); 0 or None never refreshes.
+        limit: levels per snapshot side (``GET /api/v3/depth`` weight: 1000 costs 50, 5000
+            costs 250). Prices past the snapshot's deepest level are never reported.
+        use_decimal: caches return `Decimal` values instead of floats.
+        update_speed_ms: 100 for ``@depth@100ms`` streams (default: 1000 ms).
+        bm: a running or not yet started `BinanceSocketManager` to share (its connections carry
+            other sockets too); by default the manager starts its own and closes it.
+        stream_config: knobs for the socket manager it creates (`StreamConfig`).
+        max_snapshots_in_flight: snapshot requests at once (default: up to 4).
+        quiet_snapshot_s: fetch a first snapshot after this long even if no event came.
+        verify_after_reconnect_s: after a reconnect, a symbol that sent no event within this
+            long gets a verifying snapshot (None: rely on the next event's ``U``/``u`` only).
+        max_buffer: events kept per symbol while waiting for its snapshot.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        symbols: Iterable[str],
+        callback: Callable[[DepthCache], Any] | None = None,
+        refresh_interval: float | None = DEFAULT_REFRESH_INTERVAL,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        use_decimal: bool = False,
+        update_speed_ms: int | None = None,
+        bm: BinanceSocketManager | None = None,
+        stream_config: StreamConfig | None = None,
+        max_snapshots_in_flight: int | None = None,
+        quiet_snapshot_s: float = 3.0,
+        verify_after_reconnect_s: float | None = 3.0,
+        max_buffer: int = 10_000,
+    ) -> None:
+        from binance.websockets import BinanceSocketManager
+
+        self._client = client
+        self._callback = callback
+        self._core = _Core(
+            symbols,
+            limit=limit,
+            use_decimal=use_decimal,
+            update_speed_ms=update_speed_ms,
+            refresh_interval=refresh_interval,
+            max_in_flight=max_snapshots_in_flight,
+            quiet_snapshot_s=quiet_snapshot_s,
+            verify_after_reconnect_s=verify_after_reconnect_s,
+            max_buffer=max_buffer,
+        )
+        self.refresh_interval = refresh_interval
+        """Seconds between refreshes of each book (0 or None: never)."""
+        self.limit = limit
+        """Snapshot depth asked for."""
+        self._cond = threading.Condition()  # the scheduler lock; taken before any cache lock
+        self._callback_lock = threading.RLock()
+        self._local = threading.local()
+        self._closed = False
+        self._budget = _governor_budget(client)
+        self._own_bm = bm is None
+        self._bm: BinanceSocketManager = (
+            bm if bm is not None else BinanceSocketManager(client, config=stream_config)
+        )
+        self._conn_keys: dict[_Feed, str] = {}
+        self._workers = [
+            threading.Thread(
+                target=self._work, name=f"DepthCacheManager-snapshots-{i}", daemon=True
+            )
+            for i in range(self._core.queue.max_in_flight)
+        ]
+        try:
+            for worker in self._workers:
+                worker.start()
+            for feed in self._core.feeds.values():
+                self._start_socket(feed)
+            if self._own_bm:
+                self._bm.start()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- public ---------------------------------------------------------------------------------
+    @property
+    def symbols(self) -> list[str]:
+        """The symbols, upper case, in the order given."""
+        return list(self._core.feeds)
+
+    @property
+    def caches(self) -> dict[str, DepthCache]:
+        """Every symbol's cache (also those that stopped)."""
+        return {name: feed.cache for name, feed in self._core.feeds.items()}
+
+    @property
+    def bm(self) -> BinanceSocketManager:
+        """The socket manager carrying the streams (``bm.pool.connections`` shows them)."""
+        return self._bm
+
+    def get_depth_cache(self, symbol: str) -> DepthCache | None:
+        """The cache of ``symbol``, or None if it failed for good (see `DepthCache.error`)."""
+        feed = self._core.feed(symbol)
+        return None if feed.cache.error is not None else feed.cache
+
+    def states(self) -> dict[str, DepthCacheState]:
+        """Each symbol's `DepthCacheState`."""
+        return {name: feed.cache.state for name, feed in self._core.feeds.items()}
+
+    def wait_synced(
+        self, timeout: float | None = None, symbols: Iterable[str] | None = None
+    ) -> bool:
+        """Block until every cache (or those of ``symbols``) is SYNCED.
+
+        Returns:
+            True when they are; False after ``timeout`` seconds, or at once if one of them
+            stopped for good.
+        """
+        feeds = [self._core.feed(s) for s in symbols] if symbols is not None else None
+        targets = feeds if feeds is not None else list(self._core.feeds.values())
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                if all(f.cache.synced for f in targets):
+                    return True
+                if any(f.stopped for f in targets):
+                    return False
+                left = _TICK_S if end is None else min(_TICK_S, end - time.monotonic())
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+
+    def close(self) -> None:
+        """Stop the sockets and threads of this manager; the caches become STOPPED.
+
+        The manager cannot be started again (as in the seed); make a new one.
+        """
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._cond.notify_all()
+        if self._own_bm:
+            self._bm.close()
+        else:
+            for key in self._conn_keys.values():
+                self._bm.stop_socket(key)
+        now = time.monotonic()
+        for feed in self._core.feeds.values():
+            with feed.cache.lock:
+                feed.stop("closed", now)
+        if not getattr(self._local, "in_callback", False):
+            current = threading.current_thread()
+            for worker in self._workers:
+                if worker is not current and worker.is_alive():
+                    worker.join(_CLOSE_TIMEOUT_S)
+
+    def __enter__(self) -> MultiDepthCacheManager:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        states = collections.Counter(s.value for s in self.states().values())
+        return f"<{type(self).__name__} {len(self._core.feeds)} symbols {dict(states)}>"
+
+    # -- internals ------------------------------------------------------------------------------
+    def _start_socket(self, feed: _Feed) -> None:
+        handler = functools.partial(self._on_message, feed)
+        # A multiplex socket of one stream: its key ("streams=<name>") leaves the plain depth
+        # socket's key free for the user's own sockets on a shared manager.
+        key = self._bm.start_multiplex_socket([feed.stream], handler)
+        if key is False:
+            key = self._bm.start_depth_socket(
+                feed.symbol, handler, update_speed_ms=self._core.update_speed_ms
+            )
+            if key is False or key != feed.stream:
+                raise ValueError(f"{feed.stream} already has a depth cache on this socket manager")
+        self._conn_keys[feed] = str(key)
+
+    def _on_message(self, feed: _Feed, msg: Any) -> None:
+        # The socket manager's callback thread: every diff of every symbol passes here.
+        if self._closed:
+            return
+        with feed.cache.lock:
+            flags, priority = feed.on_message(msg, time.monotonic())
+        if flags:
+            self._after(feed, flags, priority)
+
+    def _after(self, feed: _Feed, flags: int, priority: int) -> None:
+        if flags & (_WANT | _TRANSITION):
+            with self._cond:
+                if flags & _WANT:
+                    self._core.want(feed, priority)
+                self._cond.notify_all()
+        if flags & (_NOTIFY | _DISCARDED | _STOPPED):
+            self._deliver(feed, flags)
+
+    def _value_for_callback(self, feed: _Feed, flags: int) -> DepthCache | None:
+        return feed.cache
+
+    def _deliver(self, feed: _Feed, flags: int) -> None:
+        callback = self._callback
+        if callback is None:
+            return
+        lock = self._callback_lock
+        # Never block for good on a callback running elsewhere: it may be closing this manager
+        # and waiting for the thread we are on.
+        while not lock.acquire(timeout=0.05):
+            if self._closed:
+                return
+        try:
+            if self._closed:
+                return
+            self._local.in_callback = True
+            try:
+                _call_back(callback, self._value_for_callback(feed, flags))
+            finally:
+                self._local.in_callback = False
+        finally:
+            lock.release()
+
+    def _connections(self) -> list[Any] | None:
+        pool = self._bm.pool
+        if pool is None:
+            return None
+        try:
+            return list(pool.connections)
+        except RuntimeError:
+            return []
+
+    def _work(self) -> None:
+        cond = self._cond
+        core = self._core
+        while True:
+            with cond:
+                while True:
+                    if self._closed:
+                        return
+                    now = time.monotonic()
+                    job = core.next_job(now, self._connections, self._budget)
+                    if job is not None:
+                        break
+                    cond.wait(core.sleep_for(now))
+            self._fetch(job[0])
+
+    def _fetch(self, feed: _Feed) -> None:
+        with feed.cache.lock:
+            go = feed.begin_fetch()
+        flags = priority = 0
+        if go:
+            try:
+                snapshot = self._client.get_order_book(symbol=feed.symbol, limit=feed.limit)
+                if inspect.isawaitable(snapshot):
+                    if inspect.iscoroutine(snapshot):
+                        snapshot.close()
+                    raise TypeError("an async client needs AsyncDepthCacheManager")
+                with feed.cache.lock:
+                    flags, priority = feed.on_snapshot(snapshot, time.monotonic())
+            except Exception as exc:
+                with self._cond:
+                    with feed.cache.lock:
+                        flags, priority = self._core.failed(feed, exc, time.monotonic())
+                    self._cond.notify_all()
+                if flags:
+                    self._deliver(feed, flags)
+                return
+        with self._cond:
+            self._core.fetched(feed, flags, priority, time.monotonic())
+            self._cond.notify_all()
+        if flags & (_NOTIFY | _DISCARDED | _STOPPED):
+            self._deliver(feed, flags)
+
+
+class DepthCacheManager(MultiDepthCacheManager):
+    """The seed's depth cache manager: one symbol, kept in step with Binance on threads.
+
+    ::
+
+        from binance.depthcache import DepthCacheManager
+
+        def process_depth(depth_cache):
+            if depth_cache is not None:
+                print(depth_cache.symbol, depth_cache.get_bids()[:5], depth_cache.get_asks()[:5])
+            else:
+                ...  # the cache is not usable right now (see below)
+
+        dcm = DepthCacheManager(client, "BNBBTC", callback=process_depth)
+        depth_cache = dcm.get_depth_cache()
+        dcm.close()
+
+    The constructor returns once the cache holds Binance's book (or after ``wait_timeout_s``),
+    as the seed's fetched its snapshot before returning. It raises the snapshot's error if the
+    symbol cannot be served (``BinanceAPIException`` -1121 for an unknown symbol).
+
+    ``callback`` receives the cache after every change: each applied diff event, and each
+    snapshot that (re)synced the book. It receives **None** exactly when the book stops being
+    usable:
+
+    - the book was discarded: a gap in the diff events (``U`` > last ``u`` + 1, which is also
+      how events lost to a reconnect show), a gap event from the stream layer (messages dropped
+      for a slow consumer), a malformed event or a crossed book. The manager resyncs by itself
+      (state RESYNCING, then SYNCED) and calls back with the cache once it is good again; or
+    - the cache failed for good: the socket gave up reconnecting (the seed's "Max reconnect
+      retries reached") or the snapshot cannot be fetched (an unknown symbol). Then
+      `get_depth_cache` returns None too, and a new manager has to be made (the seed's
+      "restart").
+
+    Args:
+        client: a sync ``Client``.
+        symbol: the symbol, e.g. ``"BNBBTC"``.
+        callback: optional; see above.
+        refresh_interval: seconds between rebuilds from a fresh snapshot (seed: 1800); 0 or
+            None never refreshes.
+        limit: levels per snapshot side (1000 costs 50 weight, 5000 costs 250).
+        wait_timeout_s: how long the constructor waits for the first sync (None: no wait).
+        **options: the keyword options of `MultiDepthCacheManager` (``use_decimal``,
+            ``update_speed_ms``, ``bm``, ``stream_config``...).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        symbol: str,
+        callback: Callable[[DepthCache | None], Any] | None = None,
+        refresh_interval: float | None = DEFAULT_REFRESH_INTERVAL,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        wait_timeout_s: float | None = 30.0,
+        **options: Any,
+    ) -> None:
+        if not isinstance(symbol, str):
+            raise TypeError("DepthCacheManager takes one symbol; use MultiDepthCacheManager")
+        super().__init__(client, [symbol], callback, refresh_interval, limit, **options)
+        if wait_timeout_s is not None:
+            if not self.wait_synced(wait_timeout_s):
+                error = self._feed.cache.error
+                if error is not None:
+                    self.close()
+                    raise error
+                log.warning(
+                    "%s: depth cache not synced after %.1f s; it keeps trying",
+                    self.symbol,
+                    wait_timeout_s,
+                )
+
+    @property
+    def _feed(self) -> _Feed:
+        return next(iter(self._core.feeds.values()))
+
+    @property
+    def symbol(self) -> str:
+        """The symbol, upper case."""
+        return self._feed.symbol
+
+    @property
+    def state(self) -> DepthCacheState:
+        """The cache's `DepthCacheState`."""
+        return self._feed.cache.state
+
+    def get_depth_cache(self, symbol: str | None = None) -> DepthCache | None:
+        """The current `DepthCache`, or None if it failed for good and must be restarted."""
+        cache = self._feed.cache
+        return None if cache.error is not None else cache
+
+    def _value_for_callback(self, feed: _Feed, flags: int) -> DepthCache | None:
+        # The seed: None when the cache cannot be used (discarded or failed).
+        return None if flags & (_DISCARDED | _STOPPED) else feed.cache
+
+
+# == asyncio ======================================================================================
+
+
+class AsyncDepthCacheManager:
+    """Depth caches for one or many symbols in asyncio, on shared stream connections.
+
+    ::
+
+        async with AsyncDepthCacheManager(client, ["BNBBTC", "ETHBTC"]) as dcm:
+            await dcm.wait_synced(timeout=30)
+            async for cache in dcm:             # each cache that changed, latest state
+                if cache.synced:
+                    print(cache.symbol, cache.get_bids(1))
+
+    Streams come from a `binance.streams.StreamManager` (its own, or ``sm``); snapshots from
+    ``client.get_order_book``: awaited for an ``AsyncClient``, run on a worker thread for a
+    sync ``Client``. Everything else is as in `MultiDepthCacheManager`: one `DepthSync` per
+    symbol, resync of that symbol alone, snapshots queued by need through the client's
+    governor, periodic refresh, reconnect checks.
+
+    `recv` (and ``async for``) returns the next cache that changed; a cache that changed several
+    times while nobody read comes once, so a slow reader never falls behind. ``callback``, if
+    given, is called with the cache after every change on the event loop (a coroutine function
+    is awaited). The cache's ``state`` says whether it is usable: RESYNCING after a discard,
+    STOPPED after a failure (`get_depth_cache` then returns None).
+
+    Args:
+        client: an ``AsyncClient`` (or a sync ``Client``).
+        symbols: one symbol or several.
+        callback: optional, called with each changed cache.
+        refresh_interval, limit, use_decimal, update_speed_ms, max_snapshots_in_flight,
+        quiet_snapshot_s, verify_after_reconnect_s, max_buffer: as for
+            `MultiDepthCacheManager`.
+        sm: a `StreamManager` to share (not closed by this manager).
+        stream_config: knobs for the stream manager it creates.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        symbols: str | Iterable[str],
+        callback: Callable[[DepthCache], Any] | None = None,
+        refresh_interval: float | None = DEFAULT_REFRESH_INTERVAL,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        use_decimal: bool = False,
+        update_speed_ms: int | None = None,
+        sm: StreamManager | None = None,
+        stream_config: StreamConfig | None = None,
+        max_snapshots_in_flight: int | None = None,
+        quiet_snapshot_s: float = 3.0,
+        verify_after_reconnect_s: float | None = 3.0,
+        max_buffer: int = 10_000,
+    ) -> None:
+        self._client = client
+        self._callback = callback
+        self._core = _Core(
+            symbols,
+            limit=limit,
+            use_decimal=use_decimal,
+            update_speed_ms=update_speed_ms,
+            refresh_interval=refresh_interval,
+            max_in_flight=max_snapshots_in_flight,
+            quiet_snapshot_s=quiet_snapshot_s,
+            verify_after_reconnect_s=verify_after_reconnect_s,
+            max_buffer=max_buffer,
+        )
+        self._update_speed_ms = update_speed_ms
+        self._budget = _governor_budget(client)
+        self.refresh_interval = refresh_interval
+        """Seconds between refreshes of each book (0 or None: never)."""
+        self.limit = limit
+        """Snapshot depth asked for."""
+        self._sm = sm
+        self._own_sm = sm is None
+        self._stream_config = stream_config
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._wake: asyncio.Event | None = None
+        self._changed: dict[_Feed, None] = {}
+        self._changed_event: asyncio.Event | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._started = False
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> AsyncDepthCacheManager:
+        """Open the streams and start fetching snapshots (``async with`` does it)."""
+        if self._closed:
+            raise RuntimeError("this depth cache manager is closed")
+        if self._started:
+            return self
+        self._started = True
+        from binance.streams import StreamManager
+
+        loop = asyncio.get_running_loop()
+        if self._sm is None:
+            self._sm = StreamManager(self._client, config=self._stream_config)
+        self._wake = asyncio.Event()
+        self._changed_event = asyncio.Event()
+        workers = self._core.queue.max_in_flight
+        for i in range(workers):
+            self._tasks.append(loop.create_task(self._work(), name=f"depthcache-snapshots-{i}"))
+        for feed in self._core.feeds.values():
+            self._tasks.append(loop.create_task(self._read(feed), name=f"depthcache-{feed.stream}"))
+        return self
+
+    async def close(self) -> None:
+        """Close the streams, tasks and threads of this manager; caches become STOPPED."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._own_sm and self._sm is not None:
+            await self._sm.close()  # every connection at once; the readers' streams go with it
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._executor is not None:
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=True)  # at most the snapshot requests under way
+        now = time.monotonic()
+        for feed in self._core.feeds.values():
+            with feed.cache.lock:
+                feed.stop("closed", now)
+        if self._changed_event is not None:
+            self._changed_event.set()
+
+    async def __aenter__(self) -> AsyncDepthCacheManager:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- public ---------------------------------------------------------------------------------
+    @property
+    def symbols(self) -> list[str]:
+        """The symbols, upper case, in the order given."""
+        return list(self._core.feeds)
+
+    @property
+    def caches(self) -> dict[str, DepthCache]:
+        """Every symbol's cache (also those that stopped)."""
+        return {name: feed.cache for name, feed in self._core.feeds.items()}
+
+    @property
+    def sm(self) -> StreamManager | None:
+        """The stream manager carrying the streams (``sm.pool.connections`` shows them)."""
+        return self._sm
+
+    def get_depth_cache(self, symbol: str | None = None) -> DepthCache | None:
+        """The cache of ``symbol`` (may be omitted with one symbol), or None if it failed for
+        good."""
+        if symbol is None:
+            if len(self._core.feeds) != 1:
+                raise TypeError("several symbols: say which one")
+            feed = next(iter(self._core.feeds.values()))
+        else:
+            feed = self._core.feed(symbol)
+        return None if feed.cache.error is not None else feed.cache
+
+    def states(self) -> dict[str, DepthCacheState]:
+        """Each symbol's `DepthCacheState`."""
+        return {name: feed.cache.state for name, feed in self._core.feeds.items()}
+
+    async def wait_synced(
+        self, timeout: float | None = None, symbols: Iterable[str] | None = None
+    ) -> bool:
+        """Wait until every cache (or those of ``symbols``) is SYNCED; False after
+        ``timeout`` seconds or at once if one of them stopped for good."""
+        targets = (
+            [self._core.feed(s) for s in symbols]
+            if symbols is not None
+            else list(self._core.feeds.values())
+        )
+        end = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if all(f.cache.synced for f in targets):
+                return True
+            if any(f.stopped for f in targets):
+                return False
+            if end is not None and time.monotonic() >= end:
+                return False
+            await asyncio.sleep(0.005)
+
+    async def recv(self, timeout: float | None = None) -> DepthCache:
+        """The next cache that changed (each changed cache once, in its latest state).
+
+        Raises:
+            asyncio.TimeoutError: nothing changed within ``timeout`` seconds.
+            RuntimeError: the manager is closed.
+        """
+        if not self._started:
+            await self.start()
+        event = self._changed_event
+        assert event is not None
+        while True:
+            if self._changed:
+                feed = next(iter(self._changed))
+                del self._changed[feed]
+                return feed.cache
+            if self._closed:
+                raise RuntimeError("this depth cache manager is closed")
+            event.clear()
+            if timeout is None:
+                await event.wait()
+            else:
+                await asyncio.wait_for(event.wait(), timeout)
+
+    def __aiter__(self) -> AsyncDepthCacheManager:
+        return self
+
+    async def __anext__(self) -> DepthCache:
+        try:
+            return await self.recv()
+        except RuntimeError:
+            raise StopAsyncIteration from None
+
+    def __repr__(self) -> str:
+        states = collections.Counter(s.value for s in self.states().values())
+        return f"<{type(self).__name__} {len(self._core.feeds)} symbols {dict(states)}>"
+
+    # -- internals ------------------------------------------------------------------------------
+    async def _after(self, feed: _Feed, flags: int, priority: int) -> None:
+        if flags & _WANT:
+            self._core.want(feed, priority)
+            assert self._wake is not None
+            self._wake.set()
+        if flags & (_NOTIFY | _DISCARDED | _STOPPED) and not self._closed:
+            self._changed[feed] = None
+            assert self._changed_event is not None
+            self._changed_event.set()
+            result = _call_back(self._callback, feed.cache)
+            if inspect.isawaitable(result):
+                try:
+                    await result
+                except Exception:
+                    log.exception("depth cache callback raised")
+
+    async def _read(self, feed: _Feed) -> None:
+        from binance._streams.conn import ControlError, ReconnectError
+
+        assert self._sm is not None
+        stream: Stream = self._sm.depth_socket(feed.symbol, update_speed_ms=self._update_speed_ms)
+        try:
+            try:
+                await stream.open()
+                # NOTES.md §10 step 1: the stream is live, so every event from now on arrives;
+                # ask for the snapshot now rather than waiting for a first event.
+                with feed.cache.lock:
+                    feed.sync.request_refresh()
+                await self._after(feed, _WANT, _PRIO_BOOK)
+                async for msg in stream:
+                    with feed.cache.lock:
+                        flags, priority = feed.on_message(msg, time.monotonic())
+                    if flags:
+                        await self._after(feed, flags, priority)
+            except (ReconnectError, ControlError) as exc:
+                with feed.cache.lock:
+                    flags, priority = feed.stop(f"stream failed: {exc}", time.monotonic(), exc)
+                await self._after(feed, flags, priority)
+            except Exception as exc:  # a bug or a closed stream manager: never fail silently
+                if not self._closed:
+                    log.exception("%s: depth stream reader failed", feed.symbol)
+                with feed.cache.lock:
+                    flags, priority = feed.stop(
+                        f"stream reader failed: {exc!r}", time.monotonic(), exc
+                    )
+                await self._after(feed, flags, priority)
+        finally:
+            await stream.close()
+
+    def _connections(self) -> list[Any] | None:
+        if self._sm is None:
+            return None
+        try:
+            return list(self._sm.pool.connections)
+        except RuntimeError:  # the stream manager is closed
+            return None
+
+    async def _work(self) -> None:
+        core = self._core
+        wake = self._wake
+        assert wake is not None
+        while True:
+            now = time.monotonic()
+            job = core.next_job(now, self._connections, self._budget)
+            if job is None:
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), core.sleep_for(now))
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            await self._fetch(job[0])
+
+    async def _get_order_book(self, feed: _Feed) -> Any:
+        getter = self._client.get_order_book
+        if _is_async_client(self._client):
+            return await getter(symbol=feed.symbol, limit=feed.limit)
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(
+                self._core.queue.max_in_flight, thread_name_prefix="AsyncDepthCacheManager"
+            )
+        loop = asyncio.get_running_loop()
+        call = functools.partial(getter, symbol=feed.symbol, limit=feed.limit)
+        return await loop.run_in_executor(self._executor, call)
+
+    async def _fetch(self, feed: _Feed) -> None:
+        with feed.cache.lock:
+            go = feed.begin_fetch()
+        flags = priority = 0
+        if go:
+            try:
+                snapshot = await self._get_order_book(feed)
+                with feed.cache.lock:
+                    flags, priority = feed.on_snapshot(snapshot, time.monotonic())
+            except asyncio.CancelledError:
+                self._core.queue.done(feed)
+                raise
+            except Exception as exc:
+                with feed.cache.lock:
+                    flags, priority = self._core.failed(feed, exc, time.monotonic())
+                if flags:
+                    await self._after(feed, flags, priority)
+                return
+        self._core.fetched(feed, flags, priority, time.monotonic())
+        await self._after(feed, flags & ~_WANT, priority)
+        if flags & _WANT:
+            assert self._wake is not None
+            self._wake.set()
+
+
+def _is_async_client(client: Any) -> bool:
+    from binance.async_client import AsyncClient
+
+    if isinstance(client, AsyncClient):
+        return True
+    return inspect.iscoroutinefunction(getattr(client, "get_order_book", None))
