@@ -140,6 +140,7 @@ class Governor:
         self._ip: dict[LimitKey, _Bucket] = {}
         self._accounts: dict[str, dict[LimitKey, _Bucket]] = {}
         self._order_limits: dict[LimitKey, int] = {}
+        self._raw_limits: dict[LimitKey, int] = {}  # Binance's limits, before headroom
         self._blocked_until = -1
         self._inflight = 0
         #: True once the limits are Binance's live ones (an exchangeInfo answer, a 429 message,
@@ -168,6 +169,7 @@ class Governor:
 
     def _set_limit(self, key: LimitKey, limit: int) -> None:
         kind, interval = key
+        self._raw_limits[key] = limit
         if kind == enums.RATE_LIMITER_ORDERS:
             self._order_limits[key] = limit
             for buckets in self._accounts.values():
@@ -208,6 +210,33 @@ class Governor:
             for key, limit in self._order_limits.items():
                 out[key] = self._scaled(limit)
             return out
+
+    def usage(self, now_ms: int | None = None) -> tuple[int, int]:
+        """``(used, limit)`` of the 1-minute request-weight budget (``X-MBX-USED-WEIGHT-1M``).
+
+        ``used`` is the server's count from the last answer in the current minute plus the
+        weight of requests in flight; ``limit`` is Binance's limit (live once seen), without
+        this governor's headroom. Read-only: nothing is reserved or rolled over.
+
+        Args:
+            now_ms: the server's time (estimated); when the minute of the last answer is surely
+                over by then (``pad_ms`` past its end), the count is 0. None: the last known
+                count, whatever its minute.
+        """
+        key = (enums.RATE_LIMITER_REQUEST_WEIGHT, 60 * _SECOND)
+        with self._lock:
+            limit = self._raw_limits.get(key, DEFAULT_LIMITS[key])
+            bucket = self._ip.get(key)
+            if bucket is None:
+                return 0, limit
+            used = bucket.used
+            if now_ms is not None:
+                # The same roll-over rule as try_acquire (our clock may be early by pad_ms),
+                # so this is the budget the governor acts on.
+                start = (now_ms - self.pad_ms) // bucket.interval_ms * bucket.interval_ms
+                if start > bucket.window_start:
+                    used = 0  # the minute of the last answer is over
+            return used + bucket.reserved, limit
 
     # -- reserve / release -------------------------------------------------------------------------
 

@@ -9,12 +9,13 @@ as httpx does at its boundary), with ``sent=False`` when the request surely neve
 The seed's ``requests_params`` (``proxies``, ``verify``, ``timeout``, ``cert``...) apply to every
 call and can be overridden per call; proxy environment variables keep working (requests and
 aiohttp both read them). Signatures are scrubbed from the library exceptions we chain, so a
-traceback never shows one.
+traceback never shows one, and from urllib3's DEBUG log records (which show request URLs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -66,6 +67,39 @@ def _scrub(exc: BaseException | None, depth: int = 0) -> None:
             pass
         exc = exc.__cause__ or exc.__context__
         depth += 1
+
+
+class _RedactSignatures(logging.Filter):
+    """Takes signatures out of urllib3's log records.
+
+    At DEBUG, urllib3 logs every request line, and a signed GET carries its signature in the
+    query string (NOTES.md §2.1); secrets and signatures never reach logs (STYLE.md §6). The
+    record is only rendered here when the logger is enabled for its level.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error handling
+            return True
+        if "signature=" in message:
+            record.msg, record.args = _scrub_text(message), ()
+        return True
+
+
+#: The urllib3 loggers whose records may carry a request URL (request lines, retries,
+#: redirects). A logger's filters see only the records logged on it, so each gets one.
+_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "urllib3.poolmanager")
+
+
+def _redact_urllib3_logs() -> None:
+    for name in _URLLIB3_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactSignatures) for f in logger.filters):
+            logger.addFilter(_RedactSignatures())
+
+
+_redact_urllib3_logs()
 
 
 def _what(request: PreparedRequest) -> str:

@@ -155,6 +155,16 @@ class BaseClientConfig:
     def validate_orders(self, value: bool) -> None:
         self._ctx.validate_orders = bool(value)
 
+    def timestamp_ms(self) -> int:
+        """Now on the exchange's clock, in milliseconds: what signed requests are stamped with.
+
+        This machine's monotonic clock plus the offset measured with ``GET /api/v3/time``
+        (round-trip corrected; measured before the first signed request and again after a
+        ``-1021``, NOTES.md §1.4). Before any measurement it is this machine's wall clock.
+        No I/O: it never sends anything, so an ``AsyncClient`` answers it without ``await``.
+        """
+        return self._ctx.server_ms()
+
     def __repr__(self) -> str:
         key_type = self._ctx.signer.key_type if self._ctx.signer else None
         return f"{type(self).__name__}(base_url={self.API_URL!r}, key_type={key_type!r})"

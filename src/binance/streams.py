@@ -110,8 +110,8 @@ class UserAuth:
         """Key, signer and clock of a ``Client``/``AsyncClient`` (or any object alike).
 
         Looks for ``api_key`` (or the seed's ``API_KEY``); a signer as ``signer`` or ``_signer``
-        (else an HMAC signer over ``api_secret``); a clock as ``timestamp_ms()``, or the
-        client's server-clock estimate, else this machine's wall time.
+        (else an HMAC signer over ``api_secret``); the clock ``timestamp_ms()`` (the client's
+        server-time-corrected milliseconds), else this machine's wall time.
         """
         api_key = getattr(client, "api_key", None) or getattr(client, "API_KEY", None)
         if not api_key:
@@ -124,21 +124,11 @@ class UserAuth:
             from binance._signing import HmacSigner
 
             signer = HmacSigner(secret)
-        clock: Callable[[], int] | None = None
-        for name in ("timestamp_ms", "_timestamp_ms", "server_time_ms"):
-            candidate = getattr(client, name, None)
-            if callable(candidate):
-                clock = candidate
-                break
-        if clock is None:
-            # Our Client keeps its server-clock estimate (round-trip corrected) in its context.
-            server_clock = getattr(getattr(client, "_ctx", None), "clock", None)
-            if server_clock is not None and hasattr(server_clock, "server_ms"):
-                from binance._clock import monotonic_ms
-
-                def clock() -> int:
-                    return int(server_clock.server_ms(monotonic_ms()))
-
+        # Client.timestamp_ms: the server clock estimate (round-trip corrected, re-measured
+        # after -1021), so WebSocket API timestamps pass the recvWindow check (NOTES.md §1.4).
+        clock = getattr(client, "timestamp_ms", None)
+        if not callable(clock):
+            clock = None
         return cls(api_key, signer, clock)
 
 

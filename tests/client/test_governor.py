@@ -180,3 +180,28 @@ def test_failed_discovery_falls_back_to_documented_limits():
     assert g.try_acquire(MIN, weight=1) is DISCOVER
     g.discovery_failed()
     assert isinstance(g.try_acquire(MIN, weight=1), Ticket)
+
+
+def test_usage_is_the_servers_count_against_binances_limit():
+    """usage(): the server's 1-minute count plus weight in flight, and the limit before
+    headroom; read-only, and 0 once the minute of the last answer is over."""
+    g = Governor({W: 6000}, headroom=0.9)
+    now = 7 * MIN + 100
+    assert g.usage(now) == (0, 6000)
+    ticket = g.try_acquire(now, weight=5)
+    assert g.usage(now) == (5, 6000)
+    g.release(ticket, now + 5, {"x-mbx-used-weight-1m": "123"}, status=200)
+    assert g.usage(now + 10) == (123, 6000)
+    assert g.usage(8 * MIN) == (0, 6000)
+    assert g.usage() == (123, 6000)  # no clock: the last count; usage() rolled nothing over
+    g.update_limits(
+        [{"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 1200}]
+    )
+    assert g.usage(now + 10) == (123, 1200)
+    assert g.limits()[W] == 1080  # the governor itself still keeps its headroom
+
+
+def test_usage_without_a_weight_limit_reports_binances_default():
+    """A governor built without a REQUEST_WEIGHT limit reports nothing used against 6000."""
+    g = Governor({("RAW_REQUESTS", 300_000): 61_000})
+    assert g.usage(MIN) == (0, 6000)

@@ -125,10 +125,20 @@ async def test_empty_range_and_bad_arguments(client):
         await call(client, "get_historical_klines", SYMBOL, "1m", "1 Jan, 2018", limit=5000)
 
 
+async def _recent_agg_trades(client, at_least):
+    """The last aggregate trades, after trading ourselves until there are ``at_least`` (a
+    freshly started simulator's background market may not have traded that much yet)."""
+    while True:
+        recent = await call(client, "get_aggregate_trades", symbol=SYMBOL, limit=1000)
+        if len(recent) >= at_least:
+            return recent
+        # A market order of ours is at least one new aggregate trade (one taker order).
+        await call(client, "order_market_buy", symbol=SYMBOL, quantity=1)
+
+
 async def test_aggregate_trade_iterator_over_a_time_range(client):
     """Every aggregate trade of a time range, ids consecutive, times inside the range."""
-    recent = await call(client, "get_aggregate_trades", symbol=SYMBOL, limit=1000)
-    assert len(recent) >= 5
+    recent = await _recent_agg_trades(client, 5)
     start_ms, end_ms = recent[1]["T"], recent[-2]["T"]
     trades = await collect(client.aggregate_trade_iter(SYMBOL, start_str=start_ms, end_str=end_ms))
     ids = [t["a"] for t in trades]
@@ -143,7 +153,7 @@ async def test_aggregate_trades_page_by_id(client, kind):
     """With pages of 2, the iterator pages by fromId and still yields each trade once."""
     from binance import history
 
-    recent = await call(client, "get_aggregate_trades", symbol=SYMBOL, limit=1000)
+    recent = await _recent_agg_trades(client, 5)
     flow = history.agg_trades_flow(
         client._ctx, SYMBOL, start=recent[0]["T"], end=recent[-1]["T"], limit=2
     )

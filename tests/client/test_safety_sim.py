@@ -55,6 +55,20 @@ async def test_minus_1021_resyncs_the_clock_and_retries_once(client, sim, skew_m
         client._ctx.clock.invalidate()  # the shared estimate now carries the skew
 
 
+async def test_timestamp_ms_is_the_measured_server_time(client, sim):
+    """timestamp_ms() is the server's clock as measured (here 30 s behind this machine's), and
+    is answered without I/O, even by the async client."""
+    sim.faults.set_clock_skew(-30_000)
+    try:
+        assert (await call(client, "get_account"))["canTrade"]  # measures (or -1021 re-measures)
+        stamp = client.timestamp_ms()
+        assert isinstance(stamp, int)
+        assert abs(stamp - (time.time() * 1000 - 30_000)) < 5_000
+    finally:
+        sim.faults.reset()
+        client._ctx.clock.invalidate()  # the shared estimate now carries the skew
+
+
 # -- orders whose answer is lost ------------------------------------------------------------------
 
 

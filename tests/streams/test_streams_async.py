@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -196,6 +197,25 @@ async def test_user_data_events_after_real_orders(sim, sim_rest, key_type) -> No
                     reports.append(event["x"])
             assert reports == ["NEW", "CANCELED"]
             assert "outboundAccountPosition" in kinds or len(kinds) == 1
+
+
+async def test_user_data_is_stamped_with_the_clients_server_clock(sim) -> None:
+    """With the server's clock 3 s behind this machine's, the user subscription still passes the
+    timing check: UserAuth takes its timestamps from Client.timestamp_ms (NOTES.md §1.4)."""
+    client = client_for(sim)
+    sim.faults.set_clock_skew(-3_000)
+    try:
+        assert (await asyncio.to_thread(client.get_account))["canTrade"]  # measures the clock
+        auth = UserAuth.from_client(client)
+        assert abs(auth.timestamp_ms() - client.timestamp_ms()) < 1_000
+        assert client.timestamp_ms() < int(time.time() * 1000) - 2_000
+        async with StreamManager(client, config=FAST) as sm:
+            user = await asyncio.wait_for(sm.user_socket().open(), RECV_S)
+            await user.close()
+    finally:
+        sim.faults.reset()
+        client._ctx.clock.invalidate()  # the shared estimate now carries the skew
+        client.close()
 
 
 async def test_user_stream_without_a_key_fails_at_once(sim) -> None:

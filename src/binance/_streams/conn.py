@@ -29,7 +29,7 @@ import time
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import aiohttp
 import orjson
@@ -91,7 +91,9 @@ class Subscriber(Protocol):
 class UserDataAuth(Protocol):
     """What the user data connection needs from the client: key, signer, clock."""
 
-    api_key: str
+    @property
+    def api_key(self) -> str:
+        """The API key (read-only is enough: it is only read)."""
 
     def sign(self, payload: bytes) -> str:
         """Signature of ``payload`` (hex for HMAC, base64 for RSA/Ed25519)."""
@@ -117,7 +119,12 @@ class _Out:
 class _Link:
     """One WebSocket plus its reader, paced writer and watchdog tasks."""
 
-    def __init__(self, owner: ManagedSocket, ws: aiohttp.ClientWebSocketResponse, lid: int):
+    def __init__(
+        self,
+        owner: ManagedSocket,
+        ws: aiohttp.ClientWebSocketResponse[Literal[False]],  # decode_text=False: bytes
+        lid: int,
+    ):
         loop = asyncio.get_running_loop()
         self.owner = owner
         self.ws = ws
@@ -525,9 +532,10 @@ class ManagedSocket:
         rotation_failures = 0
         while True:
             waiter = loop.create_task(self._rotate_now.wait())
+            watched: list[asyncio.Future[Any]] = [link.closed, waiter]
             try:
                 await asyncio.wait(
-                    [link.closed, waiter],
+                    watched,
                     timeout=max(0.0, rotate_at - loop.time()),
                     return_when=asyncio.FIRST_COMPLETED,
                 )
@@ -1015,7 +1023,7 @@ class StreamPool:
             for key, chunk in rules.place_streams(
                 new, loads, self.config.max_streams_per_connection
             ):
-                conn = by_id[key] if key is not None else self._new_conn()  # type: ignore[index]
+                conn = by_id[key] if key is not None else self._new_conn()
                 for name in chunk:
                     conn.routes[name] = self._routes[name]
                     self._placement[name] = conn

@@ -29,7 +29,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from binance import enums
 
@@ -365,11 +365,14 @@ def error_event(message: str = MAX_RETRIES_MESSAGE) -> dict[str, Any]:
 
 
 # -- placement ------------------------------------------------------------------------------------
+_K = TypeVar("_K", bound=Hashable)  # a connection's key in `place_streams`
+
+
 def place_streams(
     new_streams: Iterable[str],
-    loads: Mapping[Hashable, int],
+    loads: Mapping[_K, int],
     max_per_connection: int = DEFAULT_MAX_STREAMS_PER_CONNECTION,
-) -> list[tuple[Hashable | None, list[str]]]:
+) -> list[tuple[_K | None, list[str]]]:
     """Decide which connection carries each new stream (at most ``max_per_connection`` each).
 
     Existing connections are filled first, fullest first (fewer connections stay open); the
@@ -384,7 +387,7 @@ def place_streams(
         ``[(connection key, streams), ...]``; the key is ``None`` for a new connection.
     """
     pending = list(dict.fromkeys(new_streams))
-    plan: list[tuple[Hashable | None, list[str]]] = []
+    plan: list[tuple[_K | None, list[str]]] = []
     for key, load in sorted(loads.items(), key=lambda kv: -kv[1]):
         room = max_per_connection - load
         if room <= 0 or not pending:
@@ -622,7 +625,7 @@ class Deduper:
             floor = self._floor.get(stream)
             if floor is not None:
                 try:
-                    if key <= floor:  # type: ignore[operator]
+                    if key <= floor:
                         return DedupeResult.DUP_OTHER_LINK
                 except TypeError:
                     pass
@@ -635,7 +638,7 @@ class Deduper:
             if ordered:
                 floor = self._floor.get(stream)
                 try:
-                    if floor is None or old > floor:  # type: ignore[operator]
+                    if floor is None or old > floor:
                         self._floor[stream] = old
                 except TypeError:
                     pass

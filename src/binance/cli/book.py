@@ -230,30 +230,14 @@ def weight_usage(governor: Any, now_ms: int | None = None) -> tuple[int, int] | 
     """``(used, limit)`` of the 1-minute request-weight budget from a client's governor.
 
     The governor holds the exchange's own count (``X-MBX-USED-WEIGHT-1M`` of the last answer)
-    plus weight in flight. Returns None when it cannot tell.
+    plus weight in flight, and Binance's limit (`Governor.usage`). Returns None when given
+    something that is not a governor.
     """
-    usage = getattr(governor, "usage", None)
-    if callable(usage):
-        try:
-            used, limit = usage()
-            return int(used), int(limit)
-        except Exception:  # an accessor of another shape: show nothing rather than fail
-            return None
-    # Governor has no public accessor yet: read its REQUEST_WEIGHT/1m bucket under its lock.
-    buckets = getattr(governor, "_ip", None)
-    lock = getattr(governor, "_lock", None)
-    if not isinstance(buckets, dict) or lock is None:
+    from binance._governor import Governor
+
+    if not isinstance(governor, Governor):
         return None
-    with lock:
-        for (kind, interval_ms), bucket in buckets.items():
-            if kind == "REQUEST_WEIGHT" and interval_ms == 60_000:
-                used = bucket.used
-                if now_ms is not None and bucket.window_start + interval_ms <= now_ms:
-                    used = 0  # the minute has turned since the last answer
-                # The governor keeps a little headroom under Binance's limit; show Binance's.
-                headroom = getattr(governor, "headroom", 1.0) or 1.0
-                return int(used + bucket.reserved), round(bucket.limit / headroom)
-    return None
+    return governor.usage(now_ms)
 
 
 # -- the live feed ---------------------------------------------------------------------------------
