@@ -314,9 +314,8 @@ bm.start()""",
 
 
 def _depth_cache(tour: _Tour, conn: Connection, symbol: str) -> None:
-    import asyncio
-
-    from binance.cli.book import LiveBook, render_book
+    from binance.cli.book import BookStatus, render_book, weight_usage
+    from binance.depthcache import DepthCacheManager
 
     tour.step(
         "A depth cache: the order book kept up to date locally",
@@ -327,34 +326,42 @@ depth_cache = dcm.get_depth_cache()
 print(depth_cache.get_bids()[:5])
 print(depth_cache.get_asks()[:5])""",
     )
+    client = conn.client()
+    updates = 0
 
-    # DepthCacheManager is not in binance.depthcache yet: the demo runs the same procedure
-    # (diff stream + snapshot, NOTES.md section 10) with the `binance book` feed.
-    async def top5() -> Any:
-        client = conn.async_client()
-        feed = LiveBook(client, symbol, 1000)
-        stop = asyncio.Event()
-        runner = asyncio.ensure_future(feed.run(stop))
-        try:
-            waiter = asyncio.ensure_future(feed.synced.wait())
-            done, _ = await asyncio.wait(
-                {waiter, runner}, timeout=30, return_when=asyncio.FIRST_COMPLETED
+    def process_depth(depth_cache: Any) -> None:
+        nonlocal updates
+        if depth_cache is not None:
+            updates += 1
+
+    # The seed's manager, as shown: it returns once the cache is synced (NOTES.md section 10).
+    dcm = DepthCacheManager(client, symbol, callback=process_depth, use_decimal=True)
+    try:
+        # Let a few diff events land on top of the snapshot.
+        time.sleep(1.0)
+        cache = dcm.get_depth_cache()
+        if cache is None:
+            raise CommandError("the depth cache failed; see the message above")
+        now_ms = client.timestamp_ms()
+        usage = weight_usage(client.governor, now_ms)
+        with cache.lock:
+            counters = cache.counters()
+            status = BookStatus(
+                state=str(getattr(cache.state, "value", cache.state)),
+                update_id=cache.last_update_id,
+                event_time_ms=cache.update_time,
+                lag_ms=max(0, now_ms - cache.update_time) if cache.update_time else None,
+                weight_used=usage[0] if usage else None,
+                weight_limit=usage[1] if usage else None,
+                events=int(counters.get("events_applied", updates)),
+                resyncs=int(counters.get("resyncs", 0)),
+                source=conn.label,
             )
-            waiter.cancel()
-            await asyncio.gather(waiter, return_exceptions=True)
-            if runner in done:
-                runner.result()
-            if waiter not in done:
-                raise CommandError("the depth cache did not sync within 30 s")
-            # Let a few diff events land on top of the snapshot.
-            await asyncio.sleep(1.0)
-            return render_book(feed.cache, feed.status(conn.label), 5)
-        finally:
-            stop.set()
-            await asyncio.gather(runner, return_exceptions=True)
-            await client.close()
-
-    tour.show(asyncio.run(top5()))
+            view = render_book(cache, status, 5)
+            tour.show(view)
+    finally:
+        dcm.close()
+        client.close()
 
 
 def _klines(tour: _Tour, client: Any, symbol: str) -> None:
