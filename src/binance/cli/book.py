@@ -10,9 +10,9 @@ request weight used this minute.
 ``rich`` renderable, so the view is tested without a terminal or a network.
 
 Note on wiring: this command keeps its own small feed (`LiveBook`: `StreamManager` depth
-stream, `AsyncClient` snapshots, `DepthSync` into a `DepthCache`) because
-``binance.depthcache.DepthCacheManager`` does not exist yet; once it does, `LiveBook` should
-become a thin reader of the manager.
+stream, `AsyncClient` snapshots, `DepthSync` into a `DepthCache`), written before
+``binance.depthcache.AsyncDepthCacheManager`` existed; it runs the same procedure, and should
+become a thin reader of that manager.
 
 Imports only the standard library at module level (``binance --help`` stays fast).
 """
