@@ -20,6 +20,11 @@ _LAZY = {
     "BinanceSocketManager": "binance.websockets",
     "DepthCache": "binance.depthcache",
     "DepthCacheManager": "binance.depthcache",
+    "MultiDepthCacheManager": "binance.depthcache",
+    "AsyncDepthCacheManager": "binance.depthcache",
+    "DepthCacheState": "binance.depthcache",
+    "StreamManager": "binance.streams",
+    "LocalExchange": "binance.sim",
 }
 
 __all__ = sorted([*_LAZY, "__version__"])
