@@ -205,6 +205,40 @@ def _deposit_unlock_confirm(schema: dict[str, Any]) -> None:
     schema["items"]["properties"]["unlockConfirm"] = {"type": ["string", "integer"]}
 
 
+def _any_key(schema: dict[str, Any], example_key: str) -> dict[str, Any]:
+    """The spec's schema for ``example_key`` made the schema of every key (it lists the key of
+    its example as a required property); returned for further fixes."""
+    value = schema["properties"].pop(example_key)
+    required = [name for name in schema.pop("required", []) if name != example_key]
+    if required:  # draft 4: "required" must not be empty
+        schema["required"] = required
+    schema["additionalProperties"] = value
+    return value
+
+
+def _asset_detail(schema: dict[str, Any]) -> None:
+    # The spec's only property is its example's coin "CTR", required. wallet docs
+    # (developers.binance.com, asset detail): one entry per coin; the example's second coin
+    # has "withdrawFee": 0.01 (a number, not the integer the spec says) and no "depositTip"
+    # (the reason deposits are suspended, only when they are).
+    coin = _any_key(schema, "CTR")
+    coin["properties"]["withdrawFee"] = {"type": "number"}
+    coin["required"] = [name for name in coin["required"] if name != "depositTip"]
+
+
+def _withdraw_history(schema: dict[str, Any]) -> None:
+    # The spec requires withdrawOrderId; its own description says it "will not be returned if
+    # there's no withdrawOrderId for this withdraw".
+    item = schema["items"]
+    item["required"] = [name for name in item["required"] if name != "withdrawOrderId"]
+
+
+def _api_trading_status(schema: dict[str, Any]) -> None:
+    # The spec requires the example's symbol (BTCUSDT) in "indicators"; wallet docs: indicators
+    # per symbol the account traded, so an account with no orders has none ({}).
+    _any_key(schema["properties"]["data"]["properties"]["indicators"], "BTCUSDT")
+
+
 _ERRATA: dict[tuple[str, str, str], Callable[[dict[str, Any]], None]] = {
     ("get", "/api/v3/exchangeInfo", "200"): _exchange_info_filters,
     ("get", "/api/v3/aggTrades", "200"): _agg_trade_time,
@@ -212,6 +246,9 @@ _ERRATA: dict[tuple[str, str, str], Callable[[dict[str, Any]], None]] = {
     ("get", "/api/v3/ticker/tradingDay", "200"): _ticker_types,
     ("get", "/api/v3/ticker", "200"): _rolling_ticker,
     ("get", "/sapi/v1/capital/deposit/hisrec", "200"): _deposit_unlock_confirm,
+    ("get", "/sapi/v1/asset/assetDetail", "200"): _asset_detail,
+    ("get", "/sapi/v1/capital/withdraw/history", "200"): _withdraw_history,
+    ("get", "/sapi/v1/account/apiTradingStatus", "200"): _api_trading_status,
 }
 
 

@@ -58,7 +58,9 @@ def test_cli_prints_json_line_serves_and_exits_cleanly(sig):
         }
         assert info["rest_url"].startswith("http://127.0.0.1:")
         assert info["ws_api_url"] == info["stream_url"] + "/ws-api/v3"
-        assert requests.get(info["rest_url"] + "/api/v3/ping", timeout=10).json() == {}
+        assert (
+            requests.get(info["rest_url"] + "/api/v3/ping", timeout=10 * TIMEOUT_SCALE).json() == {}
+        )
         types = {k["key_type"] for k in info["keys"]}
         assert types == {"HMAC", "RSA", "Ed25519"}
         for key in info["keys"]:

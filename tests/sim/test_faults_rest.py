@@ -3,6 +3,7 @@ latency, and the /sim/v1 control API."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -10,6 +11,9 @@ import requests
 
 from binance import errorcodes
 from binance.sim import _handlers
+
+#: Deadline scale for slow machines (the suite's BINANCE_TEST_TIMEOUT_SCALE).
+SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 
 BUY_LIMIT = {
     "symbol": "BTCUSDT",
@@ -89,9 +93,9 @@ def test_latency_delays_answers(sim, sim_rest, account):
     sim.faults.set_latency(1500, path="/api/v3/time")
     with pytest.raises(requests.Timeout):
         sim_rest.get("/api/v3/time", timeout=0.2)
-    assert sim_rest.get("/api/v3/ping", timeout=5).status_code == 200
+    assert sim_rest.get("/api/v3/ping", timeout=5 * SCALE).status_code == 200
     sim.faults.set_latency(0, path="/api/v3/time")
-    assert sim_rest.get("/api/v3/time", timeout=5).status_code == 200
+    assert sim_rest.get("/api/v3/time", timeout=5 * SCALE).status_code == 200
 
 
 def test_recv_window_is_checked_again_before_the_engine(sim, sim_rest, account):
@@ -114,6 +118,11 @@ def test_http_control_api(sim, sim_rest, account):
     assert session.delete(base + "/faults").json()["clock_skew_ms"] == 0
     bad = session.post(base + "/faults", json={"bogus": 1})
     assert bad.status_code == 400
+    streams = session.post(base + "/faults", json={"streams": {"slow_snapshots_ms": 300}})
+    assert streams.status_code == 200 and streams.json()["streams"]["snapshot_delay_ms"] == 300
+    assert sim.faults.streams.snapshot_delay_ms == 300
+    cleared = session.delete(base + "/faults").json()
+    assert cleared["streams"]["snapshot_delay_ms"] == 0
     created = session.post(
         base + "/accounts", json={"balances": {"USDT": "123.5"}, "key_type": "Ed25519"}
     ).json()

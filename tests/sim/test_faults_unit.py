@@ -95,6 +95,7 @@ def test_json_control_and_reset():
         "latency": [],
         "fail_next": [],
         "order_faults": [],
+        "streams": {"snapshot_delay_ms": 0, "pending_depth": {}, "random": {}, "injected": {}},
     }
     with pytest.raises(ValueError):
         faults.apply_json({"nonsense": 1})
@@ -110,3 +111,22 @@ def test_stream_faults_are_attached_when_available():
         faults.streams.slow_snapshots(5)
         faults.reset()
         assert faults.streams.snapshot_delay_ms == 0
+
+
+def test_stream_faults_share_the_json_control():
+    """apply_json's "streams" key arms the stream faults; snapshot() shows them; reset clears
+    them; a bad "streams" value is refused before anything is armed."""
+    faults = Faults(3)
+    faults.apply_json({"clock_skew_ms": 5, "streams": {"gap": {"count": 2, "symbol": "btcusdt"}}})
+    assert faults.clock_skew_ms == 5
+    assert faults.streams.snapshot()["pending_depth"] == {"BTCUSDT": {"gap": 2}}
+    assert faults.snapshot()["streams"] == faults.streams.snapshot()
+    faults.apply_json({"streams": {"slow_snapshots_ms": 250}})
+    assert faults.snapshot()["streams"]["snapshot_delay_ms"] == 250
+    faults.apply_json({"reset": True})
+    assert faults.snapshot()["streams"]["pending_depth"] == {}
+    with pytest.raises(ValueError):
+        faults.apply_json({"clock_skew_ms": 9, "streams": [1]})
+    assert faults.clock_skew_ms == 0
+    with pytest.raises(ValueError):
+        faults.apply_json({"streams": {"teleport": {}}})

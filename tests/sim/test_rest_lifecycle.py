@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import aiohttp
@@ -9,6 +10,9 @@ import pytest
 import requests
 
 from binance.sim import LocalExchange
+
+#: Deadline scale for slow machines (the suite's BINANCE_TEST_TIMEOUT_SCALE).
+SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 
 
 def test_thread_mode_starts_serves_and_joins():
@@ -18,11 +22,11 @@ def test_thread_mode_starts_serves_and_joins():
         assert ex.rest_url.startswith("http://127.0.0.1:") and not ex.rest_url.endswith("/")
         assert ex.stream_url == ex.rest_url.replace("http://", "ws://")
         assert ex.ws_api_url == ex.stream_url + "/ws-api/v3"
-        assert requests.get(ex.rest_url + "/api/v3/ping", timeout=10).json() == {}
+        assert requests.get(ex.rest_url + "/api/v3/ping", timeout=10 * SCALE).json() == {}
         assert set(threading.enumerate()) - before
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
     with pytest.raises(requests.ConnectionError):
-        requests.get(ex.rest_url + "/api/v3/ping", timeout=5)
+        requests.get(ex.rest_url + "/api/v3/ping", timeout=5 * SCALE)
 
 
 async def test_async_mode_runs_on_the_callers_loop():
@@ -46,6 +50,20 @@ def test_settings_are_split_between_server_and_engine():
     assert ex.exchange.config.background_market is False
     with pytest.raises(TypeError, match="bogus"):
         LocalExchange(bogus=1)
+
+
+def test_ws_settings_are_accepted_by_local_exchange():
+    """``ws_<field>`` settings reach both WebSocket servers; an unknown one fails at once."""
+    ex = LocalExchange(seed=3, ws_lifetime_s=5, ws_shutdown_notice_s=1, background_market=False)
+    assert ex.config.ws.lifetime_s == 5 and ex.config.ws.shutdown_notice_s == 1
+    with ex:
+        adapters = [a for a in ex.server.adapters if hasattr(a, "settings")]
+        assert len(adapters) == 2  # market streams and the WebSocket API
+        for adapter in adapters:
+            assert adapter.settings.lifetime_s == 5 and adapter.settings.shutdown_notice_s == 1
+            assert adapter.settings.ping_interval_s == 20.0  # the rest stay Binance's
+    with pytest.raises(TypeError, match="ws_lifetime"):
+        LocalExchange(ws_lifetime=5)
 
 
 def test_new_account_credentials_and_repr(sim):

@@ -9,11 +9,10 @@ import pytest
 from schemas_util import validate_response
 
 
-def _ok(reply, method: str, path: str, *, schema: bool = True):
+def _ok(reply, method: str, path: str):
     assert reply.status_code == 200, reply.text
     payload = reply.json()
-    if schema:
-        validate_response(method, path, payload)
+    validate_response(method, path, payload)
     return payload
 
 
@@ -24,14 +23,13 @@ def test_system_and_account_status(sim_rest, account):
     assert _ok(
         sim_rest.signed("GET", "/sapi/v1/account/status", account), "GET", "/sapi/v1/account/status"
     ) == {"data": "Normal"}
-    # The spec requires an indicator for BTCUSDT; an account without indicators has none.
     trading = _ok(
         sim_rest.signed("GET", "/sapi/v1/account/apiTradingStatus", account),
         "GET",
         "/sapi/v1/account/apiTradingStatus",
-        schema=False,
     )
     assert trading["data"]["isLocked"] is False
+    assert trading["data"]["indicators"] == {}  # an account with no orders has none
 
 
 def test_coins_and_asset_details(sim_rest, account):
@@ -43,17 +41,24 @@ def test_coins_and_asset_details(sim_rest, account):
     )
     usdt = next(c for c in coins if c["coin"] == "USDT")
     assert Decimal(usdt["free"]) > 0 and usdt["networkList"]
-    # The spec lists the example's coin ("CTR") as required; check the per-coin shape instead.
     detail = _ok(
         sim_rest.signed("GET", "/sapi/v1/asset/assetDetail", account, {"asset": "BTC"}),
         "GET",
         "/sapi/v1/asset/assetDetail",
-        schema=False,
     )
     assert set(detail) == {"BTC"}
     assert {"minWithdrawAmount", "depositStatus", "withdrawFee", "withdrawStatus"} <= set(
         detail["BTC"]
     )
+    fee = detail["BTC"]["withdrawFee"]  # a JSON number, as Binance sends it
+    assert isinstance(fee, (int, float)) and fee > 0
+    every = _ok(
+        sim_rest.signed("GET", "/sapi/v1/asset/assetDetail", account),
+        "GET",
+        "/sapi/v1/asset/assetDetail",
+    )
+    suspended = [item for item in every.values() if not item["depositStatus"]]
+    assert suspended and all(item["depositTip"] for item in suspended)
     fees = _ok(
         sim_rest.signed("GET", "/sapi/v1/asset/tradeFee", account, {"symbol": "BTCUSDT"}),
         "GET",
@@ -115,7 +120,21 @@ def test_withdrawal_debits_and_is_listed(sim, sim_rest, account):
         "/sapi/v1/capital/withdraw/history",
     )
     assert [h["id"] for h in history] == [applied["id"]]
-    assert history[0]["coin"] == "USDT"
+    assert history[0]["coin"] == "USDT" and history[0]["withdrawOrderId"] == "w1"
+    # Without a withdrawOrderId, Binance's record has none.
+    second = sim_rest.signed(
+        "POST",
+        "/sapi/v1/capital/withdraw/apply",
+        account,
+        {"coin": "USDT", "address": address, "amount": "50"},
+    ).json()
+    history = _ok(
+        sim_rest.signed("GET", "/sapi/v1/capital/withdraw/history", account),
+        "GET",
+        "/sapi/v1/capital/withdraw/history",
+    )
+    plain = next(h for h in history if h["id"] == second["id"])
+    assert "withdrawOrderId" not in plain
 
 
 @pytest.mark.parametrize(

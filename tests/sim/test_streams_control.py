@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
+import socket
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
@@ -340,3 +343,46 @@ async def test_compressed_connection_gets_the_same_frames(sim):
         assert frame["stream"] == "btcusdt@bookTicker" and frame["data"]["s"] == "BTCUSDT"
         reply = await request(ws, {"method": "LIST_SUBSCRIPTIONS", "id": 1})
         assert reply == {"result": ["btcusdt@bookTicker"], "id": 1}
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_client_hanging_up_during_the_handshake_is_not_a_server_error(sim, no_simulator_errors):
+    """A client that sends the upgrade request and leaves at once costs a debug line, not an
+    error log (on both the market streams and the WebSocket API)."""
+    port = int(sim.stream_url.rsplit(":", 1)[1])
+    paths = ("/ws/btcusdt@trade", "/ws-api/v3")
+    logger = logging.getLogger("binance.sim.market_streams")
+    handler = _Records()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        for _ in range(10):
+            for path in paths:
+                with socket.create_connection(("127.0.0.1", port)) as raw:
+                    raw.sendall(
+                        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                        "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode()
+                    )
+        deadline = time.monotonic() + DEADLINE
+
+        def left(path: str) -> bool:
+            return any(path in r.getMessage() for r in handler.records)
+
+        while not all(left(p) for p in paths):
+            assert time.monotonic() < deadline, [r.getMessage() for r in handler.records]
+            time.sleep(0.01)
+        assert all(r.levelno == logging.DEBUG for r in handler.records)
+        assert not no_simulator_errors.records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

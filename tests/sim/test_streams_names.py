@@ -231,6 +231,6 @@ def test_settings_come_from_ws_prefixed_config():
     settings = WsSettings.from_config(config)
     assert settings.lifetime_s == 60.0 and settings.max_streams == 10
     assert settings.ping_interval_s == 20.0  # Binance's default
-    bad, _ = SimConfig.split({"ws_lifetime": 1})
+    assert settings is not config.ws  # each adapter gets its own copy
     with pytest.raises(TypeError, match="ws_lifetime"):
-        WsSettings.from_config(bad)
+        SimConfig.split({"ws_lifetime": 1})

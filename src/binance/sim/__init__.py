@@ -14,8 +14,9 @@ API (``/ws-api/v3``) from a seeded engine with a live background market::
     async with LocalExchange(seed=7) as ex:    # or on the running event loop
         ...
 
-Keyword arguments configure the server (``SimConfig``: rate limits, ban lengths...) and the
-engine (``ExchangeConfig``: markets, balances, background activity...). See docs/simulator.md.
+Keyword arguments configure the server (``SimConfig``: rate limits, ban lengths...), the
+WebSocket servers (``ws_<field>``: ``WsSettings``, e.g. ``ws_lifetime_s=60``) and the engine
+(``ExchangeConfig``: markets, balances, background activity...). See docs/simulator.md.
 
 The engine is single-threaded: from another thread, reach it through ``LocalExchange.call``.
 Importing this package is cheap; the server is loaded on first use.
@@ -89,18 +90,6 @@ class Credentials:
         return out
 
 
-def _split_config(config: dict[str, Any]) -> tuple[SimConfig, Any]:
-    from binance.sim._context import SimConfig
-    from binance.sim.engine.exchange import ExchangeConfig
-
-    server_config, rest = SimConfig.split(config)
-    engine_names = {f.name for f in dataclasses.fields(ExchangeConfig)}
-    unknown = set(rest) - engine_names
-    if unknown:
-        raise TypeError(f"LocalExchange got unknown settings: {sorted(unknown)}")
-    return server_config, ExchangeConfig(**rest)
-
-
 class LocalExchange:
     """A local Binance-compatible exchange on loopback, seeded and fault-injectable.
 
@@ -110,9 +99,10 @@ class LocalExchange:
         host: interface to bind; keep the default ``127.0.0.1``.
         port: TCP port; 0 (default) picks a free one.
         **config: server settings (``binance.sim._context.SimConfig`` fields, e.g.
-            ``request_weight_per_minute=100``) and engine settings
-            (``binance.sim.engine.exchange.ExchangeConfig`` fields, e.g.
-            ``background_market=False``).
+            ``request_weight_per_minute=100``), WebSocket settings (``ws_`` + a
+            ``binance.sim._context.WsSettings`` field, e.g. ``ws_lifetime_s=60``) and engine
+            settings (``binance.sim.engine.exchange.ExchangeConfig`` fields, e.g.
+            ``background_market=False``). An unknown name raises ``TypeError``.
 
     Use it as a context manager: ``with`` runs the server in a background thread with its own
     event loop (``close()`` joins it); ``async with`` runs it on the caller's loop.
@@ -131,8 +121,10 @@ class LocalExchange:
 
         self.seed = seed
         self.host = host
-        server_config, engine_config = _split_config(config)
-        self.config = server_config
+        from binance.sim._context import split_settings
+
+        server_config, engine_config = split_settings(config)
+        self.config: SimConfig = server_config
         self._server: SimServer = SimServer(
             seed, host=host, port=port, config=server_config, engine_config=engine_config
         )

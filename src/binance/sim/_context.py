@@ -7,7 +7,9 @@ weight used over REST counts on the WebSocket API too and a key created by ``Loc
 signs on every transport.
 
 ``SimConfig`` holds the server's settings (rate limits, ban lengths, listen-key lifetime, tick
-period). The engine's own settings live with the engine.
+period) and, as ``SimConfig.ws``, the WebSocket servers' (``WsSettings``). The engine's own
+settings live with the engine. ``split_settings`` is the one place that sorts the keyword
+settings of ``LocalExchange(**config)`` into the three.
 
 No I/O here; nothing in this module imports aiohttp or the client.
 """
@@ -15,20 +17,86 @@ No I/O here; nothing in this module imports aiohttp or the client.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from binance.sim._auth import KeyStore, ListenKeys
     from binance.sim._faults import Faults
     from binance.sim._limits import RateLimiter
-    from binance.sim.engine.exchange import Exchange
+    from binance.sim.engine.exchange import Exchange, ExchangeConfig
 
-__all__ = ["SimConfig", "SimContext", "WS_PREFIX"]
+__all__ = ["SimConfig", "SimContext", "WS_PREFIX", "WsSettings", "split_settings"]
 
 #: Settings named ``ws_<field>`` configure the WebSocket servers (``WsSettings`` fields).
 WS_PREFIX = "ws_"
+
+
+@dataclass
+class WsSettings:
+    """Limits and timers of the WebSocket servers (market streams and WebSocket API).
+
+    Defaults are Binance's (NOTES.md §9, §12). ``MarketStreams`` and ``WsApi`` read them live, so
+    a change applies to the next connection (timers) or the next message (limits). Each field can
+    be given to ``LocalExchange`` as ``ws_<field>`` (e.g. ``ws_lifetime_s=60``).
+
+    Attributes:
+        ping_interval_s: the server pings every connection this often.
+        pong_timeout_s: a ping not answered (pong echoing its payload) within this time
+            disconnects.
+        lifetime_s: a connection is cut this long after it opened.
+        shutdown_notice_s: ``serverShutdown`` is sent this long before a planned cut.
+        max_incoming_per_s: market streams: incoming frames allowed per second (above: 1008).
+        max_streams: market streams: streams per connection.
+        max_queued_frames: frames queued for one connection before it is dropped as too slow.
+        max_queued_bytes: bytes queued for one connection before it is dropped as too slow.
+        close_timeout_s: how long a closing handshake may take before the socket is aborted.
+        max_message_bytes: largest incoming message accepted.
+        stream_tick_ms: the time unit of the batched streams: ``@100ms`` streams push every
+            tick, 1000 ms streams every 10 ticks, 2000 ms klines every 20. Binance: 100. Only
+            tests lower it, to get thousands of diff-depth events in seconds (batching and
+            ``U``/``u`` continuity work the same at any tick).
+    """
+
+    ping_interval_s: float = 20.0
+    pong_timeout_s: float = 60.0
+    lifetime_s: float = 24 * 3600.0
+    shutdown_notice_s: float = 600.0
+    max_incoming_per_s: int = 5
+    max_streams: int = 1024
+    max_queued_frames: int = 20_000
+    max_queued_bytes: int = 64 * 1024 * 1024
+    close_timeout_s: float = 2.0
+    max_message_bytes: int = 1 << 20
+    stream_tick_ms: float = 100.0
+
+    @classmethod
+    def from_prefixed(cls, config: Mapping[str, Any]) -> WsSettings:
+        """Settings from the ``ws_<field>`` keys of ``config`` (other keys ignored).
+
+        Raises:
+            TypeError: a ``ws_`` key that names no field (a typo would be ignored).
+        """
+        names = {f.name for f in fields(cls)}
+        given = {k[len(WS_PREFIX) :]: v for k, v in config.items() if k.startswith(WS_PREFIX)}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise TypeError(f"unknown WebSocket settings: {[WS_PREFIX + n for n in unknown]}")
+        return cls(**{k: v for k, v in given.items() if v is not None})
+
+    @classmethod
+    def from_config(cls, config: object) -> WsSettings:
+        """A copy of the settings ``config`` holds: its ``ws`` (a ``SimConfig``), else its
+        ``ws_<field>`` attributes, else the defaults. Each adapter takes its own copy.
+
+        Raises:
+            TypeError: a ``ws_`` attribute that names no field.
+        """
+        held = getattr(config, "ws", None)
+        if isinstance(held, WsSettings):
+            return replace(held)
+        return cls.from_prefixed(vars(config))
 
 
 @dataclass
@@ -55,9 +123,7 @@ class SimConfig:
         listen_key_lifetime_ms: legacy listenKey validity after creation or keepalive (60 min).
         tick_interval_ms: how often the server advances the engine clock.
         max_request_body_bytes: largest request body read (larger -> HTTP 413).
-
-    Extra ``ws_<name>`` attributes (e.g. ``ws_lifetime_s``) hold the WebSocket servers'
-    settings; see ``binance.sim.market_streams.WsSettings``.
+        ws: the WebSocket servers' settings (given as ``ws_<field>`` keyword settings).
     """
 
     request_weight_per_minute: int = 6000
@@ -74,6 +140,7 @@ class SimConfig:
     listen_key_lifetime_ms: int = 60 * 60 * 1000
     tick_interval_ms: int = 100
     max_request_body_bytes: int = 1 << 20
+    ws: WsSettings = field(default_factory=WsSettings)
 
     @classmethod
     def field_names(cls) -> frozenset[str]:
@@ -81,20 +148,41 @@ class SimConfig:
         return frozenset(f.name for f in fields(cls))
 
     @classmethod
-    def split(cls, config: dict[str, Any]) -> tuple[SimConfig, dict[str, Any]]:
-        """This class built from the keys of ``config`` it knows, and the remaining keys.
+    def split(cls, config: Mapping[str, Any]) -> tuple[SimConfig, dict[str, Any]]:
+        """This class built from the keys of ``config`` it knows (``ws_<field>`` keys go to
+        ``ws``), and the remaining keys.
 
-        ``ws_<name>`` keys are the WebSocket servers' settings (``market_streams.WsSettings``
-        reads them from here); they are kept as attributes of the returned config.
+        Raises:
+            TypeError: a ``ws_`` key that names no ``WsSettings`` field.
         """
         names = cls.field_names()
         mine = {k: v for k, v in config.items() if k in names}
-        ws = {k: v for k, v in config.items() if k.startswith(WS_PREFIX) and k not in names}
-        rest = {k: v for k, v in config.items() if k not in names and k not in ws}
-        built = cls(**mine)
-        for name, value in ws.items():
-            setattr(built, name, value)
-        return built, rest
+        prefixed = {k: v for k, v in config.items() if k.startswith(WS_PREFIX) and k not in names}
+        rest = {k: v for k, v in config.items() if k not in names and k not in prefixed}
+        if prefixed:
+            ws = mine.get("ws")
+            base = (
+                {} if ws is None else {WS_PREFIX + f.name: getattr(ws, f.name) for f in fields(ws)}
+            )
+            mine["ws"] = WsSettings.from_prefixed({**base, **prefixed})
+        return cls(**mine), rest
+
+
+def split_settings(config: Mapping[str, Any]) -> tuple[SimConfig, ExchangeConfig]:
+    """``LocalExchange``'s keyword settings sorted into the server's (``SimConfig``, with the
+    WebSocket servers' ``ws_<field>`` ones in its ``ws``) and the engine's (``ExchangeConfig``).
+
+    Raises:
+        TypeError: a name that is none of these settings.
+    """
+    from binance.sim.engine.exchange import ExchangeConfig
+
+    server, rest = SimConfig.split(config)
+    engine_names = {f.name for f in fields(ExchangeConfig)}
+    unknown = sorted(set(rest) - engine_names)
+    if unknown:
+        raise TypeError(f"LocalExchange got unknown settings: {unknown}")
+    return server, ExchangeConfig(**rest)
 
 
 def _wall_ms() -> int:

@@ -2,7 +2,9 @@
 dropped connections and clock skew.
 
 Tests switch faults on through ``LocalExchange.faults`` (this module's ``Faults``) or over HTTP
-(``POST /sim/v1/faults``, see docs/simulator.md); the adapters consume them per request. Random
+(``POST /sim/v1/faults``, see docs/simulator.md); the adapters consume them per request. The
+WebSocket side's faults (``_stream_faults.StreamFaults``) live at ``Faults.streams`` and share
+the JSON control under the ``streams`` key. Random
 choices (latency jitter) come from a generator seeded by the simulator's seed, so a run is
 repeatable. Methods are safe to call from any thread.
 
@@ -14,8 +16,6 @@ No I/O here: the adapters sleep, answer and drop connections; this module only d
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import random
 import threading
 from collections.abc import Mapping
@@ -26,10 +26,9 @@ import orjson
 
 from binance import errorcodes
 from binance.errorcodes import ErrorCode
+from binance.sim._stream_faults import StreamFaults
 
 __all__ = ["Faults", "Failure", "OrderFault"]
-
-_STREAM_FAULTS_MODULE = "binance.sim._stream_faults"
 
 #: Bodies of 5xx answers that come from the load balancer rather than the API (no JSON).
 _HTML_BODIES = {
@@ -92,19 +91,6 @@ def _matches(pattern: str | None, path: str) -> bool:
     return path == pattern
 
 
-def _load_stream_faults(seed: int) -> Any:
-    """SIMSTREAMS' ``StreamFaults`` when that module exists, else None."""
-    if importlib.util.find_spec(_STREAM_FAULTS_MODULE) is None:
-        return None
-    cls = getattr(importlib.import_module(_STREAM_FAULTS_MODULE), "StreamFaults", None)
-    if cls is None:
-        return None
-    try:
-        return cls(seed=seed)
-    except TypeError:
-        return cls()
-
-
 class Faults:
     """The fault plan. All switches are off after construction and after ``reset()``.
 
@@ -124,8 +110,8 @@ class Faults:
         self._latency: dict[str | None, tuple[float, float]] = {}
         self._failures: list[Failure] = []
         self._order_faults: list[OrderFault] = []
-        self.streams: Any = _load_stream_faults(seed)
-        """Stream faults (``binance.sim._stream_faults.StreamFaults``) or None."""
+        self.streams = StreamFaults(seed=seed)
+        """Stream faults (``binance.sim._stream_faults.StreamFaults``)."""
 
     # -- switches -------------------------------------------------------------------------------
 
@@ -201,9 +187,7 @@ class Faults:
             self._order_faults.clear()
             self.clock_skew_ms = 0
             self._rng = random.Random(self.seed)
-        reset = getattr(self.streams, "reset", None)
-        if callable(reset):
-            reset()
+        self.streams.reset()
 
     # -- JSON control (POST /sim/v1/faults) ------------------------------------------------------
 
@@ -213,7 +197,8 @@ class Faults:
         Keys (all optional, applied in this order): ``reset`` (true), ``clock_skew_ms``,
         ``latency`` {``ms``, ``jitter_ms``, ``path``}, ``fail_next`` {``count``, ``status``,
         ``code`` (null for an HTML body), ``msg``, ``path``}, ``unknown_status_on_next_order``
-        {``placed``, ``count``}, ``drop_next_order_response`` {``placed``, ``count``}.
+        {``placed``, ``count``}, ``drop_next_order_response`` {``placed``, ``count``},
+        ``streams`` (stream faults: ``StreamFaults.apply_json``'s document).
 
         Raises:
             ValueError: an unknown key or a bad value.
@@ -225,10 +210,14 @@ class Faults:
             "fail_next",
             "unknown_status_on_next_order",
             "drop_next_order_response",
+            "streams",
         }
         unknown = set(doc) - known
         if unknown:
             raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        streams = doc.get("streams")
+        if streams is not None and not isinstance(streams, Mapping):
+            raise ValueError("bad fault specification: streams must be an object")
         try:
             if doc.get("reset"):
                 self.reset()
@@ -259,9 +248,12 @@ class Faults:
                 )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"bad fault specification: {exc!r}") from exc
+        if streams is not None:
+            self.streams.apply_json(streams)
 
     def snapshot(self) -> dict[str, Any]:
-        """The armed faults as JSON (``GET /sim/v1/faults``)."""
+        """The armed faults as JSON (``GET /sim/v1/faults``), stream faults under ``streams``."""
+        streams = self.streams.snapshot()
         with self._lock:
             return {
                 "clock_skew_ms": self.clock_skew_ms,
@@ -282,6 +274,7 @@ class Faults:
                     {"kind": o.kind, "placed": o.placed, "count": o.remaining}
                     for o in self._order_faults
                 ],
+                "streams": streams,
             }
 
     # -- consumed by the adapters ----------------------------------------------------------------

@@ -12,7 +12,6 @@ No HTTP or WebSocket objects here: aiohttp is not imported.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from binance import _endpoints as ep
@@ -282,43 +281,8 @@ def _stats(ctx: SimContext) -> Any:
 def _avg_price(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
     symbol = args["symbol"]
     mins = ctx.exchange.symbol(symbol).avg_price_mins
-    result = _stats(ctx).avg_price(symbol, mins, _engine_now(ctx))
-    if result is None:  # never traded: no average (NOTES.md §6)
-        return {"mins": mins, "price": render.decimal(Decimal(0)), "closeTime": 0}
-    price, close_time = result
-    return {"mins": mins, "price": render.decimal(price), "closeTime": close_time}
-
-
-def _ticker_json(t: Any, *, mini: bool, book: Any = None) -> dict[str, Any]:
-    """A ticker object (``ticker_24hr*.json``, ``ticker_window*.json``,
-    ``ticker_tradingDay*.json``); ``book`` adds the 24hr ticker's extra fields."""
-    d = render.decimal
-    out: dict[str, Any] = {"symbol": t.symbol}
-    if not mini:
-        out["priceChange"] = d(t.price_change)
-        out["priceChangePercent"] = format(t.price_change_percent, "f")
-        out["weightedAvgPrice"] = d(t.weighted_avg_price)
-        if book is not None:
-            out["prevClosePrice"] = d(t.prev_close_price)
-            out["lastPrice"] = d(t.last_price)
-            out["lastQty"] = d(t.last_qty)
-            out["bidPrice"] = d(book.bid_price)
-            out["bidQty"] = d(book.bid_qty)
-            out["askPrice"] = d(book.ask_price)
-            out["askQty"] = d(book.ask_qty)
-    out["openPrice"] = d(t.open_price)
-    out["highPrice"] = d(t.high_price)
-    out["lowPrice"] = d(t.low_price)
-    if mini or book is None:
-        out["lastPrice"] = d(t.last_price)
-    out["volume"] = d(t.volume)
-    out["quoteVolume"] = d(t.quote_volume)
-    out["openTime"] = t.open_time
-    out["closeTime"] = t.close_time
-    out["firstId"] = t.first_id
-    out["lastId"] = t.last_id
-    out["count"] = t.count
-    return out
+    # None: never traded, no average (NOTES.md §6).
+    return render.avg_price(mins, _stats(ctx).avg_price(symbol, mins, _engine_now(ctx)))
 
 
 def _ticker_24hr(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
@@ -330,7 +294,7 @@ def _ticker_24hr(ctx: SimContext, args: Args, account: AccountRef | None) -> Any
     for name in names:
         ticker = stats.ticker_24hr(name, now)
         book = None if mini else ctx.exchange.book_ticker(name)
-        out.append(_ticker_json(ticker, mini=mini, book=book))
+        out.append(render.ticker(ticker, mini=mini, book=book))
     return _one_or_list(out, single)
 
 
@@ -340,7 +304,7 @@ def _ticker_window(ctx: SimContext, args: Args, account: AccountRef | None) -> A
     window_ms = args.get("windowSize", 86_400_000)
     now = _engine_now(ctx)
     stats = _stats(ctx)
-    out = [_ticker_json(stats.rolling(n, window_ms, now), mini=mini) for n in names]
+    out = [render.ticker(stats.rolling(n, window_ms, now), mini=mini) for n in names]
     return _one_or_list(out, single)
 
 
@@ -350,7 +314,7 @@ def _ticker_trading_day(ctx: SimContext, args: Args, account: AccountRef | None)
     tz_ms = args.get("timeZone", 0) * 60_000
     now = _engine_now(ctx)
     stats = _stats(ctx)
-    out = [_ticker_json(stats.trading_day(n, tz_ms, now), mini=mini) for n in names]
+    out = [render.ticker(stats.trading_day(n, tz_ms, now), mini=mini) for n in names]
     return _one_or_list(out, single)
 
 
@@ -362,7 +326,7 @@ def _ticker_price(ctx: SimContext, args: Args, account: AccountRef | None) -> An
         price = exchange.last_price(name)
         if price is None:  # not traded live yet: the price live trading starts from
             price = exchange.reference_price(name)
-        out.append({"symbol": name, "price": render.decimal(price)})
+        out.append(render.price_ticker(name, price))
     return _one_or_list(out, single)
 
 
@@ -524,7 +488,7 @@ def _my_trades(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
     # NOTES.md §4.1: allowed combinations: symbol; +orderId; +startTime; +endTime; +fromId;
     # +startTime+endTime; +orderId+fromId.
     present = {k for k in ("orderId", "startTime", "endTime", "fromId") if k in args}
-    allowed = (
+    allowed: tuple[set[str], ...] = (
         set(),
         {"orderId"},
         {"startTime"},
@@ -608,16 +572,7 @@ def _account_status(ctx: SimContext, args: Args, account: AccountRef | None) -> 
 
 
 def _api_trading_status(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
-    # The simulator never locks API trading; Binance's default trigger thresholds.
-    return {
-        "data": {
-            "isLocked": False,
-            "plannedRecoverTime": 0,
-            "triggerCondition": {"GCR": 150, "IFER": 150, "UFR": 300},
-            "indicators": {},
-            "updateTime": 0,
-        }
-    }
+    return render.api_trading_status()
 
 
 def _capital_config(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
@@ -680,7 +635,7 @@ def _deposit_address(ctx: SimContext, args: Args, account: AccountRef | None) ->
 
 
 def _asset_detail(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
-    return _wallet(ctx).asset_detail(args.get("asset"))
+    return render.asset_detail(_wallet(ctx).asset_detail(args.get("asset")))
 
 
 def _trade_fee(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
@@ -690,23 +645,7 @@ def _trade_fee(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
         exchange.symbol(symbol)
     names = [symbol] if symbol is not None else list(exchange.markets)
     account_id = _account_id(account)
-    out = []
-    for name in names:
-        rates = exchange.commission(account_id, name)
-        out.append(
-            {
-                "symbol": name,
-                "makerCommission": _plain(rates.maker),
-                "takerCommission": _plain(rates.taker),
-            }
-        )
-    return out
-
-
-def _plain(value: Decimal) -> str:
-    """A rate as /sapi writes it: ``"0.001"`` (no padding, never an exponent)."""
-    text = format(value.normalize(), "f")
-    return text if value else "0"
+    return [render.trade_fee(name, exchange.commission(account_id, name)) for name in names]
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

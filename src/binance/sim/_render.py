@@ -13,7 +13,7 @@ Pure functions; no I/O, no json. Imports only the engine's record types.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_DOWN, Context, Decimal
 from typing import Any
 
@@ -30,12 +30,17 @@ from binance.sim.engine.events import (
     TradeEvent,
 )
 from binance.sim.engine.matching import CancelReplaceResult, PlaceResult
+from binance.sim.engine.stats import TickerStats
 
 __all__ = [
     "account",
     "account_commission",
     "agg_trade",
     "agg_trade_event",
+    "JsonNumber",
+    "api_trading_status",
+    "asset_detail",
+    "avg_price",
     "balance_event",
     "balance_update_event",
     "book_ticker",
@@ -52,8 +57,13 @@ __all__ = [
     "new_order",
     "order",
     "order_test_commission",
+    "percent",
+    "price_ticker",
+    "sapi_rate",
+    "ticker",
     "trade",
     "trade_event",
+    "trade_fee",
 ]
 
 Json = dict[str, Any]
@@ -70,6 +80,23 @@ def decimal(value: Decimal) -> str:
     exists).
     """
     return format(value.quantize(_Q8, rounding=ROUND_DOWN, context=_CTX), "f")
+
+
+class JsonNumber(Decimal):
+    """A Decimal that Binance sends as a JSON number, not a string (``withdrawFee`` of
+    ``assetDetail``): the serialisers write it in plain notation, ``0.0005``."""
+
+
+def percent(value: Decimal) -> str:
+    """A percentage as the tickers write it (``priceChangePercent``, ``P``): as computed,
+    ``"-1.250"``, never an exponent."""
+    return format(value, "f")
+
+
+def sapi_rate(value: Decimal) -> str:
+    """A rate as ``/sapi`` writes it: ``"0.001"`` (no padding, never an exponent)."""
+    text = format(value.normalize(), "f")
+    return text if value else "0"
 
 
 def _bips(rate: Decimal) -> int:
@@ -337,6 +364,83 @@ def depth(snapshot: DepthSnapshot) -> Json:
         "lastUpdateId": snapshot.last_update_id,
         "bids": _levels(snapshot.bids),
         "asks": _levels(snapshot.asks),
+    }
+
+
+def ticker(t: TickerStats, *, mini: bool = False, book: BookTicker | None = None) -> Json:
+    """A REST ticker object: ``GET /api/v3/ticker/24hr`` with ``book`` (the best bid and ask),
+    ``GET /api/v3/ticker`` and ``ticker/tradingDay`` without it (``ticker_24hr*.json``,
+    ``ticker_window*.json``, ``ticker_tradingDay*.json``); ``mini``: the ``MINI`` type."""
+    d = decimal
+    out: Json = {"symbol": t.symbol}
+    if not mini:
+        out["priceChange"] = d(t.price_change)
+        out["priceChangePercent"] = percent(t.price_change_percent)
+        out["weightedAvgPrice"] = d(t.weighted_avg_price)
+        if book is not None:
+            out["prevClosePrice"] = d(t.prev_close_price)
+            out["lastPrice"] = d(t.last_price)
+            out["lastQty"] = d(t.last_qty)
+            out["bidPrice"] = d(book.bid_price)
+            out["bidQty"] = d(book.bid_qty)
+            out["askPrice"] = d(book.ask_price)
+            out["askQty"] = d(book.ask_qty)
+    out["openPrice"] = d(t.open_price)
+    out["highPrice"] = d(t.high_price)
+    out["lowPrice"] = d(t.low_price)
+    if mini or book is None:
+        out["lastPrice"] = d(t.last_price)
+    out["volume"] = d(t.volume)
+    out["quoteVolume"] = d(t.quote_volume)
+    out["openTime"] = t.open_time
+    out["closeTime"] = t.close_time
+    out["firstId"] = t.first_id
+    out["lastId"] = t.last_id
+    out["count"] = t.count
+    return out
+
+
+def price_ticker(symbol: str, price: Decimal) -> Json:
+    """One ``GET /api/v3/ticker/price`` entry."""
+    return {"symbol": symbol, "price": decimal(price)}
+
+
+def avg_price(mins: int, found: tuple[Decimal, int] | None) -> Json:
+    """``GET /api/v3/avgPrice``: ``found`` is the engine's ``(price, last trade time)``, None
+    for a symbol that never traded (price 0, closeTime 0)."""
+    price, close_time = found if found is not None else (_ZERO, 0)
+    return {"mins": mins, "price": decimal(price), "closeTime": close_time}
+
+
+def trade_fee(symbol: str, rates: CommissionRates) -> Json:
+    """One ``GET /sapi/v1/asset/tradeFee`` entry."""
+    return {
+        "symbol": symbol,
+        "makerCommission": sapi_rate(rates.maker),
+        "takerCommission": sapi_rate(rates.taker),
+    }
+
+
+def asset_detail(details: Mapping[str, Mapping[str, Any]]) -> Json:
+    """``GET /sapi/v1/asset/assetDetail`` from the wallet's per-coin details: ``withdrawFee``
+    as a JSON number, as Binance sends it (``"withdrawFee": 0.01``)."""
+    return {
+        coin: {**item, "withdrawFee": JsonNumber(item["withdrawFee"])}
+        for coin, item in details.items()
+    }
+
+
+def api_trading_status() -> Json:
+    """``GET /sapi/v1/account/apiTradingStatus``: the simulator never locks API trading;
+    Binance's default trigger thresholds."""
+    return {
+        "data": {
+            "isLocked": False,
+            "plannedRecoverTime": 0,
+            "triggerCondition": {"GCR": 150, "IFER": 150, "UFR": 300},
+            "indicators": {},
+            "updateTime": 0,
+        }
     }
 
 

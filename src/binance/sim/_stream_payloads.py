@@ -223,8 +223,17 @@ def _stats(exchange: Any) -> Any:
     return getattr(exchange, "stats", None)
 
 
-def _percent(value: Decimal) -> str:
-    return format(value, "f")
+def _tail(t: Any) -> dict[str, Any]:
+    """The fields every rolling ticker stream ends with: volumes, window and trade ids."""
+    return {
+        "v": fmt(t.volume),
+        "q": fmt(t.quote_volume),
+        "O": t.open_time,
+        "C": t.close_time,
+        "F": t.first_id,
+        "L": t.last_id,
+        "n": t.count,
+    }
 
 
 def mini_ticker(exchange: Any, symbol: str, now: int) -> dict[str, Any] | None:
@@ -258,7 +267,7 @@ def ticker(exchange: Any, symbol: str, now: int) -> dict[str, Any] | None:
         "E": now,
         "s": symbol,
         "p": fmt(t.price_change),
-        "P": _percent(t.price_change_percent),
+        "P": _render.percent(t.price_change_percent),
         "w": fmt(t.weighted_avg_price),
         "x": fmt(t.prev_close_price),
         "c": fmt(t.last_price),
@@ -270,13 +279,7 @@ def ticker(exchange: Any, symbol: str, now: int) -> dict[str, Any] | None:
         "o": fmt(t.open_price),
         "h": fmt(t.high_price),
         "l": fmt(t.low_price),
-        "v": fmt(t.volume),
-        "q": fmt(t.quote_volume),
-        "O": t.open_time,
-        "C": t.close_time,
-        "F": t.first_id,
-        "L": t.last_id,
-        "n": t.count,
+        **_tail(t),
     }
 
 
@@ -296,19 +299,13 @@ def window_ticker(exchange: Any, symbol: str, window: str, now: int) -> dict[str
         "E": now,
         "s": symbol,
         "p": fmt(t.price_change),
-        "P": _percent(t.price_change_percent),
+        "P": _render.percent(t.price_change_percent),
         "o": fmt(t.open_price),
         "h": fmt(t.high_price),
         "l": fmt(t.low_price),
         "c": fmt(t.last_price),
         "w": fmt(t.weighted_avg_price),
-        "v": fmt(t.volume),
-        "q": fmt(t.quote_volume),
-        "O": t.open_time,
-        "C": t.close_time,
-        "F": t.first_id,
-        "L": t.last_id,
-        "n": t.count,
+        **_tail(t),
     }
 
 

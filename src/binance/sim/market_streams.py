@@ -41,8 +41,8 @@ import logging
 import re
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -52,6 +52,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from binance import enums
 from binance.sim import _stream_payloads as payloads
+from binance.sim._context import WsSettings
 from binance.sim._stream_faults import (
     DEPTH_DUPLICATE,
     DEPTH_HOLD,
@@ -75,6 +76,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "MarketStreams",
+    "WsAdapter",
+    "accept",
     "StreamSpec",
     "WsConnection",
     "WsSettings",
@@ -84,59 +87,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 # -- settings -------------------------------------------------------------------------------------
-
-
-@dataclass
-class WsSettings:
-    """Limits and timers of the WebSocket servers (market streams and WebSocket API).
-
-    Defaults are Binance's (NOTES.md §9, §12). ``MarketStreams`` and ``WsApi`` read them live, so
-    a change applies to the next connection (timers) or the next message (limits). Each field can
-    also be given in the server's ``SimConfig`` as ``ws_<field>`` (e.g. ``ws_lifetime_s``).
-
-    Attributes:
-        ping_interval_s: the server pings every connection this often.
-        pong_timeout_s: a ping not answered (pong echoing its payload) within this time
-            disconnects.
-        lifetime_s: a connection is cut this long after it opened.
-        shutdown_notice_s: ``serverShutdown`` is sent this long before a planned cut.
-        max_incoming_per_s: market streams: incoming frames allowed per second (above: 1008).
-        max_streams: market streams: streams per connection.
-        max_queued_frames: frames queued for one connection before it is dropped as too slow.
-        max_queued_bytes: bytes queued for one connection before it is dropped as too slow.
-        close_timeout_s: how long a closing handshake may take before the socket is aborted.
-        max_message_bytes: largest incoming message accepted.
-        stream_tick_ms: the time unit of the batched streams: ``@100ms`` streams push every
-            tick, 1000 ms streams every 10 ticks, 2000 ms klines every 20. Binance: 100. Only
-            tests lower it, to get thousands of diff-depth events in seconds (batching and
-            ``U``/``u`` continuity work the same at any tick).
-    """
-
-    ping_interval_s: float = 20.0
-    pong_timeout_s: float = 60.0
-    lifetime_s: float = 24 * 3600.0
-    shutdown_notice_s: float = 600.0
-    max_incoming_per_s: int = 5
-    max_streams: int = 1024
-    max_queued_frames: int = 20_000
-    max_queued_bytes: int = 64 * 1024 * 1024
-    close_timeout_s: float = 2.0
-    max_message_bytes: int = 1 << 20
-    stream_tick_ms: float = 100.0
-
-    @classmethod
-    def from_config(cls, config: object) -> WsSettings:
-        """Settings from ``config``'s ``ws_<field>`` attributes where present, else defaults.
-
-        Raises:
-            TypeError: a ``ws_`` attribute that names no field (a typo would be ignored).
-        """
-        names = {f.name for f in fields(cls)}
-        given = {k[3:]: v for k, v in vars(config).items() if k.startswith("ws_")}
-        unknown = sorted(set(given) - names)
-        if unknown:
-            raise TypeError(f"unknown WebSocket settings: {['ws_' + n for n in unknown]}")
-        return cls(**{k: v for k, v in given.items() if v is not None})
 
 
 # -- stream names ---------------------------------------------------------------------------------
@@ -294,6 +244,26 @@ def _unframe(framed: bytes) -> bytes:
 _WRITE_HIGH = 256 * 1024
 _WRITE_LOW = 64 * 1024
 _BATCH_BYTES = 64 * 1024
+
+
+async def accept(ws: web.WebSocketResponse, request: web.Request) -> bool:
+    """Complete the WebSocket handshake of ``request``; False if the client is already gone.
+
+    A client that hangs up during the handshake is ordinary (a closed tab, a cancelled connect,
+    a health check): it is logged at debug, never as a server error, and the connection is
+    closed; the handler then returns any response (aiohttp drops it quietly).
+    """
+    try:
+        await ws.prepare(request)
+    except ConnectionError as exc:  # aiohttp's ClientConnectionResetError is one
+        logger.debug(
+            "client %s left during the %s handshake: %r", request.remote, request.path, exc
+        )
+        transport = request.transport
+        if transport is not None:
+            transport.close()
+        return False
+    return True
 
 
 class WsConnection:
@@ -833,61 +803,53 @@ def _parse_control(text: str) -> tuple[Any, str, list[Any] | None]:
     return request_id, method, params
 
 
-# -- the adapter ----------------------------------------------------------------------------------
+# -- the adapters ---------------------------------------------------------------------------------
 
 
-class MarketStreams:
-    """The market-stream routes of the local exchange, fed by the engine's event log.
+class WsAdapter:
+    """What the market streams and the WebSocket API share: live settings, the open
+    connections, connection faults, engine events handed over to the server's loop, one
+    background task, and an orderly close.
+
+    Subclasses set ``fault_target`` and provide ``routes()``, ``_background()`` (the task,
+    started with the first connection) and ``_handle_event(event)`` (on the server's loop).
 
     Args:
-        ctx: the server's shared context (engine, config, faults, clock).
+        ctx: the server's shared context (engine, keys, limits, faults, config, clock).
         settings: limits and timers; default ``WsSettings.from_config(ctx.config)``.
     """
+
+    #: Which connection faults apply here (``ConnectionFault.applies_to``).
+    fault_target = "all"
 
     def __init__(self, ctx: SimContext, settings: WsSettings | None = None) -> None:
         self.ctx = ctx
         self.settings = settings if settings is not None else WsSettings.from_config(ctx.config)
         """Live limits and timers (changes apply to later connections and messages)."""
-        self.connections: set[_StreamConnection] = set()
+        self.connections: set[Any] = set()
         """Open connections."""
-        self._topics: dict[str, _Topic] = {}
-        self._by_key: dict[tuple[str, str | None, Any], _Topic] = {}
-        # event-driven topics by (kind, symbol): trade, aggTrade, bookTicker
-        self._depth_batches: dict[tuple[str, int], _DepthBatch] = {}
-        self._changed_symbols: set[str] = set()
-        self._user_topics: dict[str, list[_Topic]] = {}  # account id -> listenKey topics
-        self._klines_sent: dict[tuple[str, str, str | None], int] = {}
-        self._unsubscribe_events = ctx.exchange.events.subscribe(self._on_event)
-        self._pump_task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._detach_faults: Callable[[], None] | None = None
         self._closing = False
-        self.published = 0
-        """Frames handed to connections so far (for benchmarks)."""
+        self._unsubscribe_events = ctx.exchange.events.subscribe(self._on_event)
 
-    # -- routes ---------------------------------------------------------------------------------
-
-    def routes(self) -> list[web.RouteDef]:
-        """``/ws``, ``/ws/{streams}`` and ``/stream`` (aiohttp route definitions)."""
-        return [
-            web.get("/ws", self._handle_raw),
-            web.get("/ws/{streams:.*}", self._handle_raw),
-            web.get("/stream", self._handle_combined),
-        ]
+    def routes(self) -> list[web.RouteDef]:  # pragma: no cover - every subclass has routes
+        raise NotImplementedError
 
     async def close(self) -> None:
-        """Close every connection (1001 going away) and stop publishing."""
+        """Close every connection (1001 going away) and stop listening to the engine."""
         self._closing = True
         self._unsubscribe_events()
         if self._detach_faults is not None:
             self._detach_faults()
             self._detach_faults = None
-        if self._pump_task is not None:
-            self._pump_task.cancel()
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._pump_task
-            self._pump_task = None
+                await self._task
+            self._task = None
         conns = list(self.connections)
         for conn in conns:
             conn.close_soon(WSCloseCode.GOING_AWAY, "Server shutdown")
@@ -899,6 +861,85 @@ class MarketStreams:
         """The stream faults of the server (``ctx.faults.streams``)."""
         streams = getattr(self.ctx.faults, "streams", None)
         return streams if isinstance(streams, StreamFaults) else None
+
+    def _ensure_started(self) -> None:
+        if self._task is None:
+            loop = asyncio.get_running_loop()
+            self._loop = loop
+            self._loop_thread = threading.get_ident()
+            self._task = loop.create_task(self._background())
+            faults = self.faults
+            if faults is not None:
+                self._detach_faults = faults._attach(loop, self._apply_fault)
+
+    async def _background(self) -> None:  # pragma: no cover - every subclass has one
+        raise NotImplementedError
+
+    def _apply_fault(self, fault: ConnectionFault) -> None:
+        if not fault.applies_to(self.fault_target):
+            return
+        for conn in list(self.connections):
+            conn.apply_fault(fault, self.faults)
+
+    def _random_faults(self) -> None:
+        """Draw this second's random connection faults (``StreamFaults.set_random``)."""
+        faults = self.faults
+        if faults is None or not self.connections:
+            return
+        conns = list(self.connections)
+        for index, fault in faults._random_connection_faults(len(conns)):
+            conns[index].apply_fault(fault, faults)
+
+    def _on_event(self, event: object) -> None:
+        loop = self._loop
+        if loop is None:
+            return  # no connection was ever opened: nobody to tell
+        if threading.get_ident() != self._loop_thread:
+            # the engine was called from another thread: handle it on the server's loop
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._on_event, event)
+            return
+        try:
+            self._handle_event(event)
+        except Exception:  # pragma: no cover - a bug must not break the engine call
+            logger.exception("%s failed to handle %s", type(self).__name__, type(event).__name__)
+
+    def _handle_event(self, event: object) -> None:  # pragma: no cover - see subclasses
+        raise NotImplementedError
+
+
+class MarketStreams(WsAdapter):
+    """The market-stream routes of the local exchange, fed by the engine's event log.
+
+    Args:
+        ctx: the server's shared context (engine, config, faults, clock).
+        settings: limits and timers; default ``WsSettings.from_config(ctx.config)``.
+    """
+
+    fault_target = "streams"
+
+    def __init__(self, ctx: SimContext, settings: WsSettings | None = None) -> None:
+        self._topics: dict[str, _Topic] = {}
+        self._by_key: dict[tuple[str, str | None, Any], _Topic] = {}
+        # event-driven topics by (kind, symbol): trade, aggTrade, bookTicker
+        self._depth_batches: dict[tuple[str, int], _DepthBatch] = {}
+        self._changed_symbols: set[str] = set()
+        self._user_topics: dict[str, list[_Topic]] = {}  # account id -> listenKey topics
+        self._klines_sent: dict[tuple[str, str, str | None], int] = {}
+        self.published = 0
+        """Frames handed to connections so far (for benchmarks)."""
+        super().__init__(ctx, settings)
+        self.connections: set[_StreamConnection] = set()
+
+    # -- routes ---------------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """``/ws``, ``/ws/{streams}`` and ``/stream`` (aiohttp route definitions)."""
+        return [
+            web.get("/ws", self._handle_raw),
+            web.get("/ws/{streams:.*}", self._handle_raw),
+            web.get("/stream", self._handle_combined),
+        ]
 
     # -- connection handling ----------------------------------------------------------------------
 
@@ -935,7 +976,8 @@ class MarketStreams:
             timeout=settings.close_timeout_s,
             max_msg_size=settings.max_message_bytes,
         )
-        await ws.prepare(request)
+        if not await accept(ws, request):
+            return web.Response()  # never delivered: the connection is closed
         conn = _StreamConnection(
             ws, request, settings, "streams", self.ctx.now_ms, combined=combined
         )
@@ -1100,21 +1142,7 @@ class MarketStreams:
 
     # -- engine events (called synchronously inside engine calls, on the loop) -------------------
 
-    def _on_event(self, event: object) -> None:
-        loop = self._loop
-        if loop is None:
-            return  # no connection was ever opened: nothing to publish
-        if threading.get_ident() != self._loop_thread:
-            # the engine was called from another thread: publish on the server's loop
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(self._on_event, event)
-            return
-        try:
-            self._dispatch_event(event)
-        except Exception:  # pragma: no cover - a bug must not break the engine call
-            logger.exception("market stream publishing failed")
-
-    def _dispatch_event(self, event: object) -> None:
+    def _handle_event(self, event: object) -> None:
         by_key = self._by_key
         if isinstance(event, (OrderEvent, BalanceEvent, BalanceUpdateEvent)):
             if self._user_topics:
@@ -1162,23 +1190,7 @@ class MarketStreams:
 
     # -- the pump: batched and periodic streams ---------------------------------------------------
 
-    def _ensure_started(self) -> None:
-        if self._pump_task is None:
-            loop = asyncio.get_running_loop()
-            self._loop = loop
-            self._loop_thread = threading.get_ident()
-            self._pump_task = loop.create_task(self._pump())
-            faults = self.faults
-            if faults is not None:
-                self._detach_faults = faults._attach(loop, self._apply_fault)
-
-    def _apply_fault(self, fault: ConnectionFault) -> None:
-        if not fault.applies_to("streams"):
-            return
-        for conn in list(self.connections):
-            conn.apply_fault(fault, self.faults)
-
-    async def _pump(self) -> None:
+    async def _background(self) -> None:
         """Every tick (100 ms): flush diff depth and push the periodic streams that are due;
         every second of wall time: draw the random connection faults."""
         loop = asyncio.get_running_loop()
@@ -1215,14 +1227,6 @@ class MarketStreams:
             self._push_tickers(now)
             self._push_klines(now, every_2s=tick % 20 == 0)
             self._changed_symbols.clear()
-
-    def _random_faults(self) -> None:
-        faults = self.faults
-        if faults is None or not self.connections:
-            return
-        conns = list(self.connections)
-        for index, fault in faults._random_connection_faults(len(conns)):
-            conns[index].apply_fault(fault, faults)
 
     def _flush_depth(self, speed: int, now: int) -> None:
         faults = self.faults
@@ -1338,5 +1342,5 @@ class MarketStreams:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    def _listed(self) -> Iterable[str]:
+    def _listed(self) -> Collection[str]:
         return self.ctx.exchange.markets

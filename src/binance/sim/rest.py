@@ -39,6 +39,7 @@ from binance.sim._auth import authenticate_rest, required_permission
 from binance.sim._context import SimContext
 from binance.sim._limits import RateLimited
 from binance.sim._params import parse_wire
+from binance.sim._render import JsonNumber
 from binance.sim.engine import EngineError
 
 __all__ = ["RestAdapter", "json_body"]
@@ -51,6 +52,8 @@ _JSON = "application/json;charset=UTF-8"
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, JsonNumber):  # a number on the wire, still never an exponent
+        return orjson.Fragment(format(value, "f").encode())
     if isinstance(value, Decimal):
         return format(value, "f")  # never scientific notation on the wire
     if isinstance(value, (set, frozenset, tuple)):
@@ -59,7 +62,8 @@ def _default(value: Any) -> Any:
 
 
 def json_body(payload: Any) -> bytes:
-    """Serialise a payload the way the simulator sends it (Decimals as plain strings)."""
+    """Serialise a payload the way the simulator sends it (Decimals as plain strings, a
+    ``JsonNumber`` as a plain number)."""
     return orjson.dumps(payload, default=_default)
 
 

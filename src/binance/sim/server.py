@@ -125,7 +125,7 @@ class SimServer:
             listen_keys=ListenKeys(config.listen_key_lifetime_ms, seed),
         )
         self._engine_now_ms = engine_now_ms
-        self.default_account = exchange.create_account()
+        self.default_account: str = exchange.create_account()
         keys = self.ctx.keys
         self.default_keys: list[ApiKeyRecord] = [
             keys.create(self.default_account, KEY_TYPE_HMAC, PERMISSIONS),
@@ -304,10 +304,10 @@ class Control:
         elif name == "deposit" and method == "POST":
             account_id = body.get("account_id")
             if account_id is None and body.get("api_key"):
-                record = ctx.keys.get(body["api_key"])
-                if record is None:
+                owner = ctx.keys.get(body["api_key"])
+                if owner is None:
                     raise ValueError("unknown api_key")
-                account_id = record.account_id
+                account_id = owner.account_id
             result = server.credit_deposit(
                 account_id or server.default_account,
                 body["coin"],

@@ -27,8 +27,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -48,10 +46,9 @@ from binance.sim._auth import (
     required_permission,
 )
 from binance.sim._limits import RateLimited
-from binance.sim._stream_faults import ConnectionFault, StreamFaults
 from binance.sim.engine import EngineError
 from binance.sim.engine.events import BalanceEvent, BalanceUpdateEvent, OrderEvent
-from binance.sim.market_streams import WsConnection, WsSettings
+from binance.sim.market_streams import WsAdapter, WsConnection, WsSettings, accept
 
 if TYPE_CHECKING:  # pragma: no cover
     from binance.sim._context import SimContext
@@ -135,7 +132,7 @@ class _ApiConnection(WsConnection):
         self.subscriptions_made = 0
 
 
-class WsApi:
+class WsApi(WsAdapter):
     """The ``/ws-api/v3`` route of the local exchange.
 
     Args:
@@ -143,47 +140,16 @@ class WsApi:
         settings: limits and timers; default ``WsSettings.from_config(ctx.config)``.
     """
 
+    fault_target = "ws_api"
+
     def __init__(self, ctx: SimContext, settings: WsSettings | None = None) -> None:
-        self.ctx = ctx
-        self.settings = settings if settings is not None else WsSettings.from_config(ctx.config)
-        """Live limits and timers (changes apply to later connections)."""
-        self.connections: set[_ApiConnection] = set()
-        """Open connections."""
         self._by_account: dict[str, list[_Subscription]] = {}
-        self._unsubscribe_events = ctx.exchange.events.subscribe(self._on_event)
-        self._detach_faults: Callable[[], None] | None = None
-        self._fault_task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread = 0
+        super().__init__(ctx, settings)
+        self.connections: set[_ApiConnection] = set()
 
     def routes(self) -> list[web.RouteDef]:
         """``/ws-api/v3`` (aiohttp route definition)."""
         return [web.get("/ws-api/v3", self._handle)]
-
-    async def close(self) -> None:
-        """Close every connection (1001 going away) and stop listening to the engine."""
-        self._closing = True
-        self._unsubscribe_events()
-        if self._detach_faults is not None:
-            self._detach_faults()
-            self._detach_faults = None
-        if self._fault_task is not None:
-            self._fault_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._fault_task
-            self._fault_task = None
-        conns = list(self.connections)
-        for conn in conns:
-            conn.close_soon(WSCloseCode.GOING_AWAY, "Server shutdown")
-        for conn in conns:
-            await conn.finish()
-
-    @property
-    def faults(self) -> StreamFaults | None:
-        """The stream faults of the server (``ctx.faults.streams``)."""
-        streams = getattr(self.ctx.faults, "streams", None)
-        return streams if isinstance(streams, StreamFaults) else None
 
     # -- connections ------------------------------------------------------------------------------
 
@@ -209,7 +175,8 @@ class WsApi:
             timeout=settings.close_timeout_s,
             max_msg_size=settings.max_message_bytes,
         )
-        await ws.prepare(request)
+        if not await accept(ws, request):
+            return web.Response()  # never delivered: the connection is closed
         return_rate_limits = request.query.get("returnRateLimits", "true").lower() != "false"
         conn = _ApiConnection(
             ws,
@@ -230,32 +197,11 @@ class WsApi:
             await conn.finish()
         return ws
 
-    def _ensure_started(self) -> None:
-        if self._loop is None:
-            self._loop = asyncio.get_running_loop()
-            self._loop_thread = threading.get_ident()
-        if self._detach_faults is None:
-            faults = self.faults
-            loop = asyncio.get_running_loop()
-            if faults is not None:
-                self._detach_faults = faults._attach(loop, self._apply_fault)
-                self._fault_task = loop.create_task(self._random_faults())
-
-    def _apply_fault(self, fault: ConnectionFault) -> None:
-        if not fault.applies_to("ws_api"):
-            return
-        for conn in list(self.connections):
-            conn.apply_fault(fault, self.faults)
-
-    async def _random_faults(self) -> None:
+    async def _background(self) -> None:
+        """Every second: the random connection faults."""
         while True:
             await asyncio.sleep(1.0)
-            faults = self.faults
-            if faults is None or not self.connections:
-                continue
-            conns = list(self.connections)
-            for index, fault in faults._random_connection_faults(len(conns)):
-                conns[index].apply_fault(fault, faults)
+            self._random_faults()
 
     async def _read_loop(self, conn: _ApiConnection) -> None:
         ws = conn.ws
@@ -591,22 +537,10 @@ class WsApi:
                 del self._by_account[subscription.account_id]
 
     def _on_event(self, event: object) -> None:
-        if not self._by_account:
-            return
-        loop = self._loop
-        if loop is None:
-            return
-        if threading.get_ident() != self._loop_thread:
-            # the engine was called from another thread: deliver on the server's loop
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(self._on_event, event)
-            return
-        try:
-            self._deliver(event)
-        except Exception:  # pragma: no cover - a bug must not break the engine call
-            logger.exception("user data delivery failed")
+        if self._by_account:  # nobody subscribed: nothing to hand over
+            super()._on_event(event)
 
-    def _deliver(self, event: object) -> None:
+    def _handle_event(self, event: object) -> None:
         if not isinstance(event, (OrderEvent, BalanceEvent, BalanceUpdateEvent)):
             return
         subscriptions = self._by_account.get(event.account_id)

@@ -65,6 +65,14 @@ def check_kline(k: Kline, listing: Listing) -> None:
     assert (k.trades == 0) == (k.volume == 0)
     if k.volume:
         assert k.low <= k.quote_volume / k.volume <= k.high
+        # Buys and sells each average a price inside the kline's range.
+        buys, sells = k.taker_buy_base, k.volume - k.taker_buy_base
+        if buys:
+            assert k.low <= k.taker_buy_quote / buys <= k.high, ("buys", k)
+        else:
+            assert k.taker_buy_quote == 0, k
+        if sells:
+            assert k.low <= (k.quote_volume - k.taker_buy_quote) / sells <= k.high, ("sells", k)
     else:
         assert k.open == k.high == k.low == k.close and k.quote_volume == 0
 

@@ -404,3 +404,23 @@ def test_trailing_stop_with_activation_price(ex: Exchange, maker: str, user: str
     active = ex.get_order(user, "BTCUSDT", tp.order.order_id)
     assert active.trailing_time > 0 and active.status == "NEW"
     check_consistent(ex)
+
+
+def test_placement_answer_is_the_order_before_the_stops_it_triggers(ex: Exchange) -> None:
+    """A stop triggered by an order's own trades runs after it: the placement's answer shows
+    that order as its matching left it (executed qty = its fills), even when the triggered
+    stop then fills the rest of it as a maker."""
+    a = ex.create_account("a", {"ETH": D("50"), "USDT": D("200000")})
+    b = ex.create_account("b", {"ETH": D("50"), "USDT": D("200000")})
+    sym = "ETHUSDT"
+    ex.place_order(a, req("BUY", symbol=sym, price="3499.50", quantity="0.15"))
+    ex.place_order(a, req("SELL", "STOP_LOSS", symbol=sym, stop_price="3500.00", quantity="0.15"))
+    ex.place_order(a, req("SELL", "LIMIT_MAKER", symbol=sym, price="3500.00", quantity="0.15"))
+    result = ex.place_order(b, req("BUY", symbol=sym, price="3500.00", quantity="0.16"))
+    assert sum(f.qty for f in result.fills) == D("0.15")
+    assert result.order.executed_qty == D("0.15")
+    assert result.order.status == "PARTIALLY_FILLED"
+    # The stop sold into the rest of b's order afterwards.
+    later = ex.get_order(b, sym, order_id=result.order.order_id)
+    assert later.executed_qty == D("0.16") and later.status == "FILLED"
+    check_consistent(ex)

@@ -179,7 +179,7 @@ def test_row_format_matches_binance_example(kl):
     assert [type(x) for x in row] == [type(x) for x in example]
     assert row[-1] == "0"
     assert row[1] == f"{k.open:.8f}" and "E" not in row[5]
-    assert Kline(*[k.__getattribute__(f) for f in Kline.__slots__]) == k
+    assert Kline(*[getattr(k, f) for f in Kline.FIELDS]) == k
 
 
 def test_first_open_time_per_interval(kl):

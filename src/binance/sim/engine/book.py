@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict  # type: ignore[import-untyped]
 
 from binance import enums
 
@@ -214,7 +214,8 @@ class Order:
 
     def snapshot(self) -> Order:
         """An independent copy of the order as it is now."""
-        return _copy_order(self)
+        copied: Order = _copy_order(self)
+        return copied
 
     def __repr__(self) -> str:
         return (

@@ -13,6 +13,18 @@ tree nodes, so a coarse kline always equals the aggregation of the finer klines 
 Integer units inside: prices in ticks, quantities in steps, quote amounts in tick*step. Live
 trades (``record_trade``) arrive after the history ends and are summed into 1s/1m/1h/1d buckets.
 
+How a split draws its children (``_split``): the closes follow a Brownian bridge in the
+children's time from the node's open to its close, plus a hump that puts the path's average at
+the node's average price; wicks reach out from the bodies and the node's high and low go to its
+widest children. Volumes and taker buy volumes are tilted towards the children whose prices fit
+the node's average price and average buy price, so every child's average price, average buy
+price and average sell price stay inside its own low..high, at every level down to seconds.
+Children cut short by the listing or by the end of history move and trade in proportion to
+their time, so the path arrives at the present price calmly: the last minutes before live
+trading move like any other minutes. Randomness comes from bytes drawn a pass at a time, and
+the common path is integer arithmetic in list comprehensions (a split of an hour into minutes
+is about 0.2 ms).
+
 Binance's rules (NOTES.md §1.2, §4.1 klines): klines are keyed by open time; no start/end gives
 the most recent ``limit``; only ``startTime`` the oldest from it; only ``endTime`` the newest up
 to it; both, from start not beyond end; the kline still open is included with its data so far;
@@ -31,9 +43,13 @@ import math
 import random
 from bisect import bisect_left, bisect_right, insort
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import accumulate, repeat
+from operator import gt, mul
+from statistics import NormalDist
+from typing import Any
 
 from binance import enums, errorcodes
 from binance.helpers import interval_to_milliseconds
@@ -89,36 +105,198 @@ class Listing:
     delisted_ms: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Kline:
-    """One kline, in Binance's field order (``GET /api/v3/klines``)."""
+class _Units:
+    """How one symbol's integers (ticks, steps, tick*step) become Decimals and wire strings.
 
-    open_time: int
-    open: Decimal
-    high: Decimal
-    low: Decimal
-    close: Decimal
-    volume: Decimal
-    close_time: int
-    quote_volume: Decimal
-    trades: int
-    taker_buy_base: Decimal
-    taker_buy_quote: Decimal
+    A wire string has at least 8 decimals (more when the unit is finer), as Binance prints
+    kline values; ``"%d.%0Nd" % divmod(...)`` writes it without building a Decimal.
+    """
+
+    __slots__ = ("tick", "step", "unit", "price_fmt", "qty_fmt", "quote_fmt")
+
+    def __init__(self, tick: Decimal, step: Decimal) -> None:
+        self.tick = tick
+        self.step = step
+        self.unit = tick * step
+        self.price_fmt = _int_format(tick)
+        self.qty_fmt = _int_format(step)
+        self.quote_fmt = _int_format(self.unit)
+
+    def decimals(self, node: Sequence[int]) -> tuple[Decimal, ...]:
+        """open, high, low, close, volume, quote volume, taker buy base, taker buy quote."""
+        tick, step, unit = self.tick, self.step, self.unit
+        return (
+            tick * node[_O],
+            tick * node[_H],
+            tick * node[_L],
+            tick * node[_C],
+            step * node[_V],
+            unit * node[_Q],
+            step * node[_TB],
+            unit * node[_TQ],
+        )
+
+
+def _int_format(unit: Decimal) -> tuple[int, int, str]:
+    """``(multiplier, divisor, format)`` writing ``n * unit`` as ``format % divmod(n *
+    multiplier, divisor)``, with ``max(8, unit's decimals)`` decimals."""
+    sign, digits, exponent = unit.as_tuple()
+    assert isinstance(exponent, int) and not sign
+    mantissa = int("".join(map(str, digits)))
+    places = max(8, -exponent)
+    return mantissa * 10 ** (places + exponent), 10**places, f"%d.%0{places}d"
+
+
+def _decimal_field(index: int, doc: str) -> Any:
+    """A ``Kline`` property reading its ``index``-th Decimal."""
+
+    def get(self: Kline) -> Decimal:
+        return self._decimals()[index]
+
+    return property(get, doc=doc)
+
+
+class Kline:
+    """One kline, in Binance's field order (``GET /api/v3/klines``).
+
+    Attributes:
+        open_time: open time, UTC ms.
+        open, high, low, close: prices (Decimal).
+        volume: base asset volume (Decimal).
+        close_time: close time, UTC ms (the next open time minus 1).
+        quote_volume: quote asset volume (Decimal).
+        trades: number of trades.
+        taker_buy_base, taker_buy_quote: the taker buy volumes (Decimal).
+
+    A kline of generated history keeps the generator's integers and builds its Decimals on
+    first access (a page of 1000 klines is mostly serialised with ``to_row``, which needs none).
+    Klines compare equal when all their fields are equal.
+    """
+
+    __slots__ = ("open_time", "close_time", "trades", "_node", "_units", "_values")
+
+    #: The field names, in ``GET /api/v3/klines`` order (the constructor's arguments).
+    FIELDS = (
+        "open_time",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "close_time",
+        "quote_volume",
+        "trades",
+        "taker_buy_base",
+        "taker_buy_quote",
+    )
+
+    def __init__(
+        self,
+        open_time: int,
+        open: Decimal,
+        high: Decimal,
+        low: Decimal,
+        close: Decimal,
+        volume: Decimal,
+        close_time: int,
+        quote_volume: Decimal,
+        trades: int,
+        taker_buy_base: Decimal,
+        taker_buy_quote: Decimal,
+    ) -> None:
+        self.open_time = open_time
+        self.close_time = close_time
+        self.trades = trades
+        self._node: Sequence[int] | None = None
+        self._units: _Units | None = None
+        self._values: tuple[Decimal, ...] | None = (
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume,
+            taker_buy_base,
+            taker_buy_quote,
+        )
+
+    @classmethod
+    def _of_node(cls, open_time: int, close_time: int, node: Sequence[int], units: _Units) -> Kline:
+        """A history kline from the generator's integers (Decimals built when first read)."""
+        k = cls.__new__(cls)
+        k.open_time = open_time
+        k.close_time = close_time
+        k.trades = node[_N]
+        k._node = node
+        k._units = units
+        k._values = None
+        return k
+
+    def _decimals(self) -> tuple[Decimal, ...]:
+        values = self._values
+        if values is None:
+            assert self._node is not None and self._units is not None
+            values = self._values = self._units.decimals(self._node)
+        return values
+
+    open = _decimal_field(0, "Open price.")
+    high = _decimal_field(1, "High price.")
+    low = _decimal_field(2, "Low price.")
+    close = _decimal_field(3, "Close price.")
+    volume = _decimal_field(4, "Base asset volume.")
+    quote_volume = _decimal_field(5, "Quote asset volume.")
+    taker_buy_base = _decimal_field(6, "Taker buy base asset volume.")
+    taker_buy_quote = _decimal_field(7, "Taker buy quote asset volume.")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.open_time, self.close_time, self.trades, self._decimals())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Kline):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"Kline({fields})"
 
     def to_row(self) -> list[object]:
         """The 12-item row of ``/api/v3/klines``: ints for times and counts, decimal strings."""
+        node, units = self._node, self._units
+        if node is None or units is None:
+            v = self._decimals()
+            return [
+                self.open_time,
+                _fmt(v[0]),
+                _fmt(v[1]),
+                _fmt(v[2]),
+                _fmt(v[3]),
+                _fmt(v[4]),
+                self.close_time,
+                _fmt(v[5]),
+                self.trades,
+                _fmt(v[6]),
+                _fmt(v[7]),
+                "0",
+            ]
+        pm, pd, pf = units.price_fmt
+        vm, vd, vf = units.qty_fmt
+        qm, qd, qf = units.quote_fmt
         return [
             self.open_time,
-            _fmt(self.open),
-            _fmt(self.high),
-            _fmt(self.low),
-            _fmt(self.close),
-            _fmt(self.volume),
+            pf % divmod(node[_O] * pm, pd),
+            pf % divmod(node[_H] * pm, pd),
+            pf % divmod(node[_L] * pm, pd),
+            pf % divmod(node[_C] * pm, pd),
+            vf % divmod(node[_V] * vm, vd),
             self.close_time,
-            _fmt(self.quote_volume),
+            qf % divmod(node[_Q] * qm, qd),
             self.trades,
-            _fmt(self.taker_buy_base),
-            _fmt(self.taker_buy_quote),
+            vf % divmod(node[_TB] * vm, vd),
+            qf % divmod(node[_TQ] * qm, qd),
             "0",
         ]
 
@@ -150,244 +328,510 @@ def _next_month(start: int) -> int:
 
 
 # -- integer helpers -------------------------------------------------------------------------------
-def _distribute(total: int, weights: Sequence[int], rooms: Sequence[int] | None) -> list[int]:
-    """Split ``total`` into integers roughly proportional to ``weights``, each within its room.
-
-    ``rooms=None`` means unbounded. The caller guarantees ``0 <= total <= sum(rooms)``.
-    """
-    k = len(weights)
-    if total <= 0 or k == 0:
-        return [0] * k
-    if rooms is None:
-        wsum = sum(weights)
-        if wsum <= 0:
-            weights, wsum = [1] * k, k
-        out = [total * w // wsum for w in weights]
-        rest = total - sum(out)
-        # Fewer units than items are left (one step or tick each): spread them from an offset.
-        first = total % k
-        for j in range(rest):
-            out[(first + j) % k] += 1
-        return out
-    out = [0] * k
-    room = list(rooms)
-    idx = [i for i in range(k) if room[i] > 0]
-    remaining = total
-    while remaining:
-        if not idx:  # pragma: no cover - guarded by the caller's feasibility
-            raise AssertionError("distribution infeasible")
-        w = [weights[i] for i in idx]
-        wsum = sum(w)
-        if wsum <= 0:
-            w, wsum = [1] * len(idx), len(idx)
-        before = remaining
-        for i, wi in zip(idx, w, strict=True):
-            share = before * wi // wsum
-            r = room[i]
-            if share > r:
-                share = r
-            if share:
-                out[i] += share
-                room[i] = r - share
-                remaining -= share
-        if not remaining:
-            break
-        still = [i for i in idx if room[i] > 0]
-        if len(still) == len(idx):
-            # Nobody saturated, so fewer units than items are left (each has room for one).
-            first = before % len(idx)
-            for j in range(remaining):
-                out[idx[(first + j) % len(idx)]] += 1
-            break
-        idx = still
-    return out
-
-
 def _clamp(x: int, lo: int, hi: int) -> int:
     return lo if x < lo else hi if x > hi else x
 
 
-def _split(node: _Node, n: int, rng: random.Random) -> tuple[_Node, ...]:
+def _table(values: Iterable[float], scale: int) -> tuple[int, ...]:
+    return tuple(round(x * scale) for x in values)
+
+
+_QUANTILES = [NormalDist().inv_cdf((i + 0.5) / 256) for i in range(256)]
+# Random draws indexed by a random byte, as integers: a split takes the bytes of a whole pass in
+# one call (``Random.randbytes``) and looks them up, instead of calling the generator (or any
+# function: calls dominate the cost in CPython) once per child.
+_NORMAL = _table(_QUANTILES, 4096)  # standard normal, x4096
+_TRADE_WEIGHT = _table((math.exp(0.6 * z) for z in _QUANTILES), 1024)  # trades' unevenness
+_SIZE_WEIGHT = _table((math.exp(0.35 * z) for z in _QUANTILES), 1024)  # trade sizes' unevenness
+_TAKER_NOISE = _table((0.16 * ((i + 0.5) / 256 - 0.5) for i in range(256)), 4096)
+#: Wick lengths in 16 levels (a byte's high nibble): mostly short, a few long.
+_WICK = tuple(0.75 * ((i + 0.5) / 16) ** 2 for i in range(16))
+_HIGH_NIBBLE = bytes(i >> 4 for i in range(256))
+#: A child trades with probability 1 - exp(-expected trades); above this many, every child does.
+_ALL_ACTIVE = 12.0
+#: How much more the path's excursions may be stretched than its typical scale to reach the
+#: node's high and low (beyond it one child's wick does the rest): no outsized jumps.
+_MAX_STRETCH = 3.0
+_FIXED = 20  # binary places of the fixed-point factors below
+
+
+def _spread(
+    bases: list[int] | None, total: int, weights: Sequence[int], wsum: int, base: int = 0
+) -> list[int]:
+    """``total`` split in proportion to positive ``weights`` (``wsum`` is their sum), exactly,
+    added to ``bases`` when given, else to ``base``."""
+    if bases is None:
+        out = [base + total * w // wsum for w in weights]
+        rest = total + base * len(out) - sum(out)
+    else:
+        out = [b + total * w // wsum for b, w in zip(bases, weights, strict=True)]
+        rest = sum(bases) + total - sum(out)
+    # Each item lost less than one unit: fewer units than items are left.
+    return _add_ones(out, rest, total) if rest else out
+
+
+def _add_ones(out: list[int], rest: int, salt: int) -> list[int]:
+    """One more to ``rest`` (< len) consecutive items, from an offset given by ``salt``."""
+    k = len(out)
+    first = salt % k
+    stop = first + rest
+    out[first : min(stop, k)] = [x + 1 for x in out[first : min(stop, k)]]
+    if stop > k:
+        out[: stop - k] = [x + 1 for x in out[: stop - k]]
+    return out
+
+
+def _settle(values: list[int], rest: int, room_of: Callable[[int], int], sign: int) -> None:
+    """Move ``values`` by ``rest`` more units in all (up if ``sign`` > 0), each within its
+    room (``room_of(j)``), taking whole rooms in order; the caller guarantees room enough."""
+    for j in range(len(values)):
+        if not rest:
+            return
+        room = room_of(j)
+        if room > 0:
+            step = room if room < rest else rest
+            values[j] += sign * step
+            rest -= step
+
+
+def _fill(values: list[int], rooms: list[int], amount: int, sign: int) -> list[int]:
+    """``values`` moved by ``amount`` in all (up if ``sign`` > 0), each by at most its room,
+    in proportion to the rooms (to 20 bits). The caller guarantees
+    ``0 <= amount <= sum(rooms)``."""
+    if not amount:
+        return values
+    ratio = (amount << 20) // sum(rooms)  # <= 2**20: no share exceeds its room
+    out = [x + sign * ((r * ratio) >> 20) for x, r in zip(values, rooms, strict=True)]
+    rest = amount - sign * (sum(out) - sum(values))
+    if rest:  # what the 20-bit ratio left over goes where there is room
+        _settle(out, rest, lambda j: rooms[j] - sign * (out[j] - values[j]), sign)
+    return out
+
+
+def _tilt(weights: list[int], d: list[int], goal: float, half: int) -> list[int]:
+    """``weights`` tilted so that their mean of ``d`` (centred values, at most ``half`` from
+    0) is ``goal``.
+
+    A linear tilt ``w * (1 + beta * d)`` has a weighted mean that is a ratio of two linear
+    functions of beta, so beta has a closed form; it is used when it changes no weight by
+    more than 90%. Further out, the squared tilt ``w * (1 + beta * d) ** 2`` (a quadratic in
+    beta) reaches weight ratios of a thousand; beyond even that, an exponential one.
+    """
+    wd = list(map(mul, weights, d))
+    s0 = sum(weights)
+    s1 = sum(wd)
+    s2 = sum(map(mul, wd, d))
+    denominator = s2 - goal * s1
+    beta = (goal * s0 - s1) / denominator if denominator else 0.0
+    if -0.9 <= beta * half <= 0.9:
+        tilt = round(beta * (1 << 42))  # 4096 * beta in units of 2**-30
+        if not tilt:
+            return weights
+        return [x * (4096 + ((tilt * y) >> 30)) for x, y in zip(weights, d, strict=True)]
+    # (beta^2 s3 + 2 beta s2 + s1) = goal * (beta^2 s2 + 2 beta s1 + s0)
+    qa = sum(map(mul, map(mul, wd, d), d)) - goal * s2
+    qb = 2 * (s2 - goal * s1)
+    qc = s1 - goal * s0
+    disc = qb * qb - 4 * qa * qc
+    if qa and disc >= 0:
+        root = math.sqrt(disc)
+        betas = [
+            b for b in ((-qb - root) / (2 * qa), (-qb + root) / (2 * qa)) if abs(b) * half <= 0.95
+        ]
+        if betas:
+            tilt = round(min(betas, key=abs) * (1 << 42))
+            factors = [4096 + ((tilt * y) >> 30) for y in d]
+            return [x * f * f for x, f in zip(weights, factors, strict=True)]
+    return _exp_tilt(weights, [y / half for y in d], goal / half)
+
+
+def _cover_sides(
+    highs: list[int],
+    lows: list[int],
+    vols: list[int],
+    quotes: list[int],
+    tbs: list[int],
+    tqs: list[int],
+    h: int,
+    lo_: int,
+) -> tuple[list[int], list[int]]:
+    """Highs and lows widened (inside ``lo_..h``) to cover each child's average buy and sell
+    prices, after a taker-quote total that the children's ranges could not hold."""
+    new_highs = []
+    new_lows = []
+    for hi, lw, x, y, b, t in zip(highs, lows, vols, quotes, tbs, tqs, strict=True):
+        for amount, value in ((b, t), (x - b, y - t)):
+            if amount:
+                lw = min(lw, max(lo_, value // amount))
+                hi = max(hi, min(h, -(-value // amount)))
+        new_highs.append(hi)
+        new_lows.append(lw)
+    return new_highs, new_lows
+
+
+def _reach(duration: float) -> float:
+    """How far the price moves in ``duration`` (in children's periods), relative to a period.
+
+    Brownian (the square root) for whole periods; linear for a child cut short, so that the
+    price settles on the node's close before its last (cut) child and the end of history is
+    approached as calmly as the finer levels move, not in one coarse-level leap.
+    """
+    return math.sqrt(duration) if duration >= 1.0 else duration
+
+
+def _exp_tilt(weights: list[int], x: list[float], goal: float) -> list[int]:
+    """Integer weights ``w * exp(b * x)`` whose weighted mean of ``x`` (each in [-1, 1]) is
+    ``goal`` to 1e-4, as near as ``|b| <= 30`` allows (safeguarded Newton steps on ``b``; the
+    exact totals are made by the caller)."""
+    exp = math.exp
+    lo, hi, b = -30.0, 30.0, 0.0
+    tilted: list[float] = [float(w) for w in weights]
+    for _ in range(30):
+        tilted = [w * exp(b * y) for w, y in zip(weights, x, strict=True)]
+        total = sum(tilted)
+        mean = sum(map(mul, tilted, x)) / total
+        if abs(mean - goal) < 1e-4:
+            break
+        if mean < goal:
+            lo = b
+        else:
+            hi = b
+        variance = sum(map(mul, map(mul, tilted, x), x)) / total - mean * mean
+        step = b + (goal - mean) / variance if variance > 1e-12 else (lo + hi) / 2
+        b = step if lo < step < hi else (lo + hi) / 2
+        if hi - lo < 1e-6:
+            break
+    scale = (1 << 40) / max(tilted)
+    return [int(t * scale) + 1 for t in tilted]
+
+
+def _split(
+    node: _Node, n: int, rng: random.Random, first: float = 1.0, last: float = 1.0
+) -> tuple[_Node, ...]:
     """Split one node into ``n`` consecutive children whose aggregation is exactly ``node``.
+
+    ``first`` and ``last`` are the fractions of their period the first and last child cover
+    (the listing and the end of history cut them short): trades, wicks and the price's random
+    moves scale with each child's duration, so the path reaches the node's close as smoothly
+    as the time left allows.
 
     Invariants kept (and required of ``node``): low <= open, close <= high; trades <= volume;
     trades > 0 iff volume > 0; volume*low <= quote <= volume*high; taker_base <= volume;
     taker_base <= taker_quote <= quote - (volume - taker_base) (each side's average >= 1 tick).
+    When the node's own buys and sells average inside its low..high, so do its children's
+    (but for a rounding unit in rare, thinly traded cases).
+
+    Speed matters (a month of 1m klines takes 720 splits of 60): the common case is integer
+    arithmetic in a few comprehensions, with random numbers looked up from random bytes, and
+    the exact totals are reached by spreading remainders in proportion (one pass each).
     """
     o, h, lo_, c, v, q, nt, tb, tq = node
-    if nt == 0 or n == 1:
-        if n == 1:
-            return (node,)
-        flat = (o, o, o, o, 0, 0, 0, 0, 0)
-        return (flat,) * n
-    # Which children trade at all: about n * (1 - e^(-trades per child)), at least one.
-    rate = nt / n
-    a = round(n * (1.0 - math.exp(-rate)) * rng.uniform(0.85, 1.15))
-    a = max(1, min(n, nt, a))
-    active = list(range(n)) if a == n else sorted(rng.sample(range(n), a))
+    if n == 1:
+        return (node,)
+    if nt == 0:
+        return ((o, o, o, o, 0, 0, 0, 0, 0),) * n
+    rnd = rng.random
+    edges = first != 1.0 or last != 1.0
+    rate = nt / (n - 2 + first + last) * (0.85 + 0.3 * rnd())  # expected trades per child
 
-    # Closes of the active children: the path passes near the high and the low at random
-    # children (waypoints), with Brownian bridges between waypoints, clamped into [low, high].
+    # Which children trade: each with probability 1 - exp(-expected trades), at least one.
+    active: list[int] | None = None
+    durations = [1.0] * n  # of the active children
+    durations[0] = first
+    durations[-1] = last
+    steps = durations  # time from the previous active child's close to this one's
+    if rate * min(first, last) <= _ALL_ACTIVE:
+        active = [j for j in range(n) if rnd() > math.exp(-rate * durations[j])]
+        if not active:
+            active = [rng.randrange(n)]
+        if len(active) > nt:
+            active = sorted(rng.sample(active, nt))
+        if len(active) == n:
+            active = None
+        else:
+            steps = []
+            prev = 0
+            for j in active:
+                steps.append(sum(durations[prev : j + 1]))
+                prev = j + 1
+            durations = [durations[j] for j in active]
+    a = n if active is None else len(active)
+
+    # Closes: a Brownian bridge (in the children's time) added to the straight line from open to
+    # close. Its excursions above and below are scaled separately so that the path comes near
+    # the node's high and low, but never more than _MAX_STRETCH times its typical scale.
     span = h - lo_
-    closes: list[int]
+    move = c - o
     if a == 1:
         closes = [c]
-    elif span == 0:
-        closes = [c] * a
-    elif a == 2:
-        closes = [_clamp(round((o + c) / 2 + rng.gauss(0.0, span / 4)), lo_, h), c]
     else:
-        j_hi, j_lo = rng.sample(range(1, a), 2)
-        points = sorted(
-            [
-                (0, float(o)),
-                (j_hi, h - span * rng.uniform(0.0, 0.12)),
-                (j_lo, lo_ + span * rng.uniform(0.0, 0.12)),
-                (a, float(c)),
-            ]
-        )
-        path = [0.0] * (a + 1)
-        for (i0, p0), (i1, p1) in zip(points, points[1:], strict=False):
-            steps = i1 - i0
-            walk = [0.0]
-            for _ in range(steps):
-                walk.append(walk[-1] + rng.random() - 0.5)
-            sigma = span * 0.28 / math.sqrt(a)
-            for k in range(1, steps + 1):
-                t = k / steps
-                path[i0 + k] = p0 + (p1 - p0) * t + sigma * (walk[k] - walk[-1] * t)
-        closes = [_clamp(round(x), lo_, h) for x in path[1:]]
-        closes[-1] = c
-    wick = span * 0.15 / math.sqrt(a)
-    rnd = rng.random
-    highs: list[int] = []
-    lows: list[int] = []
-    opens: list[int] = []
-    prev = o
-    for cj in closes:
-        opens.append(prev)
-        top = max(prev, cj)
-        bottom = min(prev, cj)
-        if wick > 0:
-            top += int(rnd() * rnd() * 3.0 * wick)
-            bottom -= int(rnd() * rnd() * 3.0 * wick)
-        highs.append(min(top, h))
-        lows.append(max(bottom, lo_))
-        prev = cj
-    ih = max(range(a), key=lambda j: (highs[j], closes[j]))
-    il = min(range(a), key=lambda j: (lows[j], closes[j]))
-    highs[ih] = h
-    lows[il] = lo_
-
-    # Trades: at least one per active child.
-    rnd = rng.random
-    tw = [int(math.exp(1.2 * (rnd() + rnd() + rnd() - 1.5)) * 1_000_000) + 1 for _ in range(a)]
-    trades = [1 + x for x in _distribute(nt - a, tw, None)]
-
-    # Volumes: at least one step per trade; the rest weighted, tilted so that the volume-weighted
-    # typical price lands near this node's average price (quote / volume).
-    extra = v - nt
-    mids = [(opens[j] + highs[j] + lows[j] + closes[j]) / 4.0 for j in range(a)]
-    rnd = rng.random
-    base_w = [trades[j] * math.exp(0.7 * (rnd() + rnd() + rnd() - 1.5)) for j in range(a)]
-    if extra > 0 and a > 1:
-        # Linear tilt w_j * (1 + beta * d_j); the weighted mean is a ratio of two linear
-        # functions of beta, so beta has a closed form (clamped to keep weights positive).
-        centre = sum(mids) / a
-        dev = max(abs(m - centre) for m in mids)
-        d = [(m - centre) / dev if dev > 0 else 0.0 for m in mids]
-        fixed = sum(trades[j] * mids[j] for j in range(a))
-        goal = (q - fixed) / extra  # wanted sum(w m) / sum(w) of the extra volume
-        w0 = sum(base_w)
-        w1 = sum(base_w[j] * d[j] for j in range(a))
-        s1 = sum(base_w[j] * mids[j] for j in range(a))
-        s2 = sum(base_w[j] * d[j] * mids[j] for j in range(a))
-        denominator = goal * w1 - s2
-        beta = (s1 - goal * w0) / denominator if denominator else 0.0
-        beta = -0.9 if beta < -0.9 else 0.9 if beta > 0.9 else beta
-        vw = [int(base_w[j] * (1.0 + beta * d[j]) * 1_000_000) + 1 for j in range(a)]
-    else:
-        vw = [int(x * 1_000_000) + 1 for x in base_w]
-    vols = [trades[j] + x for j, x in enumerate(_distribute(extra, vw, None))]
-
-    # Quote volumes: each child's volume at its typical price; the difference to the parent's
-    # quote goes first where children have room inside their own range, then (rarely) inside
-    # the parent's range, widening that child's wicks so its average price stays inside them.
-    quotes = [
-        _clamp(round(vols[j] * mids[j]), vols[j] * lows[j], vols[j] * highs[j]) for j in range(a)
-    ]
-    delta = q - sum(quotes)
-    if delta:
-        sign = 1 if delta > 0 else -1
-        if sign > 0:
-            own = [vols[j] * highs[j] - quotes[j] for j in range(a)]
+        z = rng.randbytes(a)
+        if edges or active is not None:  # uneven time steps: floats, scaled to integers
+            walk_f = list(
+                accumulate([_NORMAL[b] * _reach(dt) for b, dt in zip(z, steps, strict=True)])
+            )
+            times_f = list(accumulate(steps))
+            slope = walk_f[-1] / times_f[-1]
+            bridge = [round(x - slope * t) for x, t in zip(walk_f, times_f, strict=True)]
+            times: Sequence[int] = [round(t * 1024) for t in times_f]
+            end = times[-1]
+        else:  # a times the bridge, exactly
+            normals = [_NORMAL[b] for b in z]
+            total = sum(normals)
+            bridge = list(accumulate([a * y - total for y in normals]))
+            times = range(1, a + 1)
+            end = a
+        top = o if o > c else c
+        bottom = c if o > c else o
+        up = max(bridge)
+        down = -min(bridge)
+        # Orient the bridge so that the path's average leans towards the node's average
+        # price (the volumes below then need little tilting); when that is near the middle of
+        # the line, so that its larger excursion goes where there is more room.
+        lean = q / v - (o + c) / 2
+        if abs(lean) * 8 > span:
+            mirror = (sum(bridge) > 0) != (lean > 0)
         else:
-            own = [quotes[j] - vols[j] * lows[j] for j in range(a)]
-        first = min(abs(delta), sum(own))
-        moved = _distribute(first, own, own)
-        quotes = [quotes[j] + sign * moved[j] for j in range(a)]
-        rest = abs(delta) - first
-        if rest:
-            if sign > 0:
-                room = [vols[j] * h - quotes[j] for j in range(a)]
+            mirror = (up > down) != (h - top > bottom - lo_)
+        if mirror:
+            up, down = down, up
+        base = (span * (0.7 + 0.25 * rnd()) - abs(move)) / (up + down) if up + down else 0.0
+        if base > 0:
+            limit = _MAX_STRETCH * base
+            i_up = bridge.index(-up if mirror else up)
+            i_down = bridge.index(down if mirror else -down)
+            line_up = o + move * times[i_up] / end
+            line_down = o + move * times[i_down] / end
+            su = min(limit, (top + (h - top) * (0.8 + 0.2 * rnd()) - line_up) / up) if up else 0
+            sd = (
+                min(limit, (line_down - bottom + (bottom - lo_) * (0.8 + 0.2 * rnd())) / down)
+                if down
+                else 0
+            )
+            if mirror:
+                k_pos, k_neg = -round(sd * (1 << _FIXED)), -round(su * (1 << _FIXED))
             else:
-                room = [quotes[j] - vols[j] * lo_ for j in range(a)]
-            moved = _distribute(rest, vols, room)
-            quotes = [quotes[j] + sign * moved[j] for j in range(a)]
-    for j in range(a):
-        avg_lo = quotes[j] // vols[j]
-        avg_hi = -(-quotes[j] // vols[j])
-        if avg_hi > highs[j]:
-            highs[j] = avg_hi
-        if avg_lo < lows[j]:
-            lows[j] = avg_lo
+                k_pos, k_neg = round(su * (1 << _FIXED)), round(sd * (1 << _FIXED))
+            # The excursions' mean, from the sums of the bridge's positive and negative parts.
+            total = sum(bridge)
+            positive = (total + sum(map(abs, bridge))) // 2
+            excursion = (k_pos * positive + k_neg * (total - positive)) / (1 << _FIXED) / a
+        else:
+            k_pos = k_neg = 0
+            excursion = 0.0
+        # A hump t * (end - t) (zero at both ends, mean 1/6 of its height) moves the path's
+        # average to the node's average price, so that volumes need little tilting to match
+        # it and each child's prices stay consistent with its own trades.
+        hump = 6 * (q / v - (o + c) / 2 - excursion)
+        line: Iterator[int]
+        if isinstance(times, range):
+            # The line plus hump, o + move t / a + hump t (a - t) / a^2, in fixed point: its
+            # steps change by a constant, so two running sums (C loops) give it.
+            first_step = round((move / a + hump * (a - 1) / (a * a)) * (1 << _FIXED))
+            bend = round(2 * hump / (a * a) * (1 << _FIXED))
+            line = accumulate(
+                accumulate(repeat(-bend, a - 1), initial=first_step), initial=o << _FIXED
+            )
+            next(line)
+        else:
+            hump_i = round(hump)
+            line = (
+                (o << _FIXED) + ((move * t + hump_i * t * (end - t) // end) << _FIXED) // end
+                for t in times
+            )
+        closes = [
+            h
+            if (y := (li + x * (k_pos if x > 0 else k_neg)) >> _FIXED) > h
+            else lo_
+            if y < lo_
+            else y
+            for li, x in zip(line, bridge, strict=True)
+        ]
+        closes[-1] = c
+    opens = [o, *closes[:-1]]
 
-    # Taker buy volume: near the parent's buy share, then fixed to the exact total.
-    share = tb / v
-    tbs = [
-        _clamp(round(vols[j] * min(1.0, max(0.0, share + 0.16 * (rnd() - 0.5)))), 0, vols[j])
-        for j in range(a)
+    # Highs and lows: the body plus a wick, inside the node's range; the longest reach the
+    # node's high and low exactly.
+    reach = span / math.sqrt(a)
+    wicks = [int(x * reach) for x in _WICK]
+    z = rng.randbytes(a).translate(_HIGH_NIBBLE)
+    highs = [
+        y if (y := (op if op > cl else cl) + wicks[b]) < h else h
+        for op, cl, b in zip(opens, closes, z, strict=True)
     ]
-    delta = tb - sum(tbs)
-    if delta > 0:
-        add = _distribute(delta, vols, [vols[j] - tbs[j] for j in range(a)])
-        tbs = [tbs[j] + add[j] for j in range(a)]
-    elif delta < 0:
-        sub = _distribute(-delta, vols, tbs)
-        tbs = [tbs[j] - sub[j] for j in range(a)]
-    # Taker buy quote: the child's average price for its buy volume, fixed to the exact total;
-    # bounds keep both the buy side and the sell side at an average of at least one tick.
-    lows_tq = tbs
-    highs_tq = [quotes[j] - (vols[j] - tbs[j]) for j in range(a)]
-    tqs = [_clamp(quotes[j] * tbs[j] // vols[j], lows_tq[j], highs_tq[j]) for j in range(a)]
-    delta = tq - sum(tqs)
-    weights = [x + 1 for x in tbs]
-    if delta > 0:
-        add = _distribute(delta, weights, [highs_tq[j] - tqs[j] for j in range(a)])
-        tqs = [tqs[j] + add[j] for j in range(a)]
-    elif delta < 0:
-        sub = _distribute(-delta, weights, [tqs[j] - lows_tq[j] for j in range(a)])
-        tqs = [tqs[j] - sub[j] for j in range(a)]
+    z = rng.randbytes(a).translate(_HIGH_NIBBLE)
+    lows = [
+        y if (y := (cl if op > cl else op) - wicks[b]) > lo_ else lo_
+        for op, cl, b in zip(opens, closes, z, strict=True)
+    ]
+    if edges:  # a child cut short has shorter wicks
+        for j in (0, a - 1):
+            f = _reach(durations[j])
+            body_top = max(opens[j], closes[j])
+            body_bottom = min(opens[j], closes[j])
+            highs[j] = body_top + int((highs[j] - body_top) * f)
+            lows[j] = body_bottom - int((body_bottom - lows[j]) * f)
+    # The node's high and low go to its longest children: a child cut short (the one that
+    # reaches the end of history) gets no spike it has no time for.
+    i = 1 if edges and a > 2 and durations[0] < 1.0 else 0
+    k = a - 1 if edges and a > 2 and durations[-1] < 1.0 else a
+    if i or k < a:
+        part = highs[i:k]
+        highs[i + part.index(max(part))] = h
+        part = lows[i:k]
+        lows[i + part.index(min(part))] = lo_
+    else:
+        highs[highs.index(max(highs))] = h
+        lows[lows.index(min(lows))] = lo_
 
+    # Trades: at least one per active child, the rest by duration and chance.
+    tw = [_TRADE_WEIGHT[b] for b in rng.randbytes(a)]
+    if edges:
+        tw[0] = 1 + int(tw[0] * durations[0])
+        tw[-1] = 1 + int(tw[-1] * durations[-1])
+    trades = _spread(None, nt - a, tw, sum(tw), 1)
+
+    # Volumes: at least one step per trade; the rest by trades times a random trade size,
+    # tilted so that the volume-weighted typical price lands near this node's average price
+    # (quote / volume) and the quotes below fit inside each child's own range.
+    extra = v - nt
+    mid4 = [
+        op + hi + lw + cl for op, hi, lw, cl in zip(opens, highs, lows, closes, strict=True)
+    ]  # 4 x typical
+    lowest = min(mid4)
+    dev = max(mid4) - lowest
+    centre = lowest + dev // 2
+    half = dev - dev // 2  # the farthest typical price from centre
+    d = [m - centre for m in mid4] if dev else None  # centred: small integers
+    if extra > 0 and a > 1:
+        w = [x * _SIZE_WEIGHT[b] for x, b in zip(trades, rng.randbytes(a), strict=True)]
+        if d is not None:
+            # The mean of d the extra volume needs for the node's average price.
+            goal = (4 * q - sum(map(mul, trades, mid4))) / extra - centre
+            w = _tilt(w, d, goal, half)
+        vols = _spread(trades, extra, w, sum(w))
+    elif extra > 0:
+        vols = [v]
+    else:
+        vols = trades
+
+    # Quote volumes: each child's volume at its typical price; the difference to the node's
+    # quote goes where children have room inside their own range, else (rarely) inside the
+    # node's range, widening that child's wicks so its average price stays inside them.
+    quotes = [x * m // 4 for x, m in zip(vols, mid4, strict=True)]
+    total = sum(quotes)
+    delta = q - total
+    if delta:
+        # Often a rounding's worth: the largest child takes it if that moves its average
+        # price by less than half the way to its high (low).
+        j = vols.index(max(vols))
+        room = vols[j] * highs[j] - quotes[j] if delta > 0 else quotes[j] - vols[j] * lows[j]
+        if 2 * abs(delta) <= room:
+            quotes[j] += delta
+            delta = 0
+    if delta > 0:
+        room = sum(map(mul, vols, highs)) - total
+        if delta <= room:
+            # In proportion to each child's room x * high - quote (to 20 bits), then the rest.
+            ratio = (delta << 20) // room
+            quotes = [
+                y + (((x * hi - y) * ratio) >> 20)
+                for x, hi, y in zip(vols, highs, quotes, strict=True)
+            ]
+            _settle(quotes, q - sum(quotes), lambda j: vols[j] * highs[j] - quotes[j], 1)
+        else:
+            rooms = [x * hi - y for x, hi, y in zip(vols, highs, quotes, strict=True)]
+            quotes = _fill(quotes, rooms, room, 1)
+            rooms = [x * h - y for x, y in zip(vols, quotes, strict=True)]
+            quotes = _fill(quotes, rooms, delta - room, 1)
+            highs = [max(hi, -(-y // x)) for hi, x, y in zip(highs, vols, quotes, strict=True)]
+    elif delta < 0:
+        room = total - sum(map(mul, vols, lows))
+        if -delta <= room:
+            ratio = (-delta << 20) // room
+            quotes = [
+                y - (((y - x * lw) * ratio) >> 20)
+                for x, lw, y in zip(vols, lows, quotes, strict=True)
+            ]
+            _settle(quotes, sum(quotes) - q, lambda j: quotes[j] - vols[j] * lows[j], -1)
+        else:
+            rooms = [y - x * lw for x, lw, y in zip(vols, lows, quotes, strict=True)]
+            quotes = _fill(quotes, rooms, room, -1)
+            rooms = [y - x * lo_ for x, y in zip(vols, quotes, strict=True)]
+            quotes = _fill(quotes, rooms, -delta - room, -1)
+            lows = [min(lw, y // x) for lw, x, y in zip(lows, vols, quotes, strict=True)]
+
+    # Taker buy volume: near the node's buy share, tilted (like volumes) so that the buys'
+    # typical price lands near the node's average buy price (taker buy quote / volume): then
+    # each child's buy quote fits inside its own range.
+    share = round(tb * 4096 / v)
+    weights = [
+        x * (y if (y := share + _TAKER_NOISE[b]) > 0 else 1)
+        for x, b in zip(vols, rng.randbytes(a), strict=True)
+    ]
+    if d is not None and tb:
+        weights = _tilt(weights, d, 4 * tq / tb - centre, half)
+    tbs = _spread(None, tb, weights, sum(weights))
+    if any(map(gt, tbs, vols)):  # (rare) more buys than volume: capped, the rest elsewhere
+        tbs = [x if y > x else y for x, y in zip(vols, tbs, strict=True)]
+        tbs = _fill(tbs, [x - y for x, y in zip(vols, tbs, strict=True)], tb - sum(tbs), 1)
+    # Taker buy quote: the child's average price for its buy volume, then the difference to
+    # the node's total spread where buys and sells both keep an average price inside the
+    # child's low..high; (rarely) where each side keeps at least one tick.
+    tqs = [y * b // x for x, y, b in zip(vols, quotes, tbs, strict=True)]
+    delta = tq - sum(tqs)
+    if delta:
+        # Usually a rounding's worth: the child with the most buys takes it if that moves its
+        # buy price by less than half the way to its bound.
+        j = tbs.index(max(tbs))
+        x, y, b = vols[j], quotes[j], tbs[j]
+        if delta > 0:
+            room = min(b * highs[j], y - (x - b) * lows[j]) - tqs[j]
+        else:
+            room = tqs[j] - max(b * lows[j], y - (x - b) * highs[j])
+        if 2 * abs(delta) <= room:
+            tqs[j] += delta
+            delta = 0
+    if delta > 0:
+        rooms = [
+            (u if (u := b * hi) < (w := y - (x - b) * lw) else w) - t
+            for x, y, b, t, hi, lw in zip(vols, quotes, tbs, tqs, highs, lows, strict=True)
+        ]
+        room = sum(rooms)
+        tqs = _fill(tqs, rooms, min(delta, room), 1)
+        delta -= min(delta, room)
+    elif delta < 0:
+        rooms = [
+            (t - u if (u := b * lw) > (w := y - (x - b) * hi) else t - w if t > w else 0)
+            for x, y, b, t, hi, lw in zip(vols, quotes, tbs, tqs, highs, lows, strict=True)
+        ]
+        room = sum(rooms)
+        tqs = _fill(tqs, rooms, min(-delta, room), -1)
+        delta += min(-delta, room)
+    if delta > 0:  # (rare, thin trading) the children's ranges cannot hold the buys
+        # Each side keeps at least one tick; only children that have buys get buy quote.
+        rooms = [
+            y - x + b - t if b else 0 for x, y, b, t in zip(vols, quotes, tbs, tqs, strict=True)
+        ]
+        if sum(rooms) < delta:  # only for nodes made by hand
+            rooms = [y - x + b - t for x, y, b, t in zip(vols, quotes, tbs, tqs, strict=True)]
+        tqs = _fill(tqs, rooms, delta, 1)
+        highs, lows = _cover_sides(highs, lows, vols, quotes, tbs, tqs, h, lo_)
+    elif delta < 0:  # (rare) as above
+        tqs = _fill(tqs, [t - b for b, t in zip(tbs, tqs, strict=True)], -delta, -1)
+        highs, lows = _cover_sides(highs, lows, vols, quotes, tbs, tqs, h, lo_)
+
+    kids = list(zip(opens, highs, lows, closes, vols, quotes, trades, tbs, tqs, strict=True))
+    if active is None:
+        return tuple(kids)
     out: list[_Node] = []
     price = o
     j = 0
     for i in range(n):
         if j < a and active[j] == i:
-            out.append(
-                (
-                    opens[j],
-                    highs[j],
-                    lows[j],
-                    closes[j],
-                    vols[j],
-                    quotes[j],
-                    trades[j],
-                    tbs[j],
-                    tqs[j],
-                )
-            )
-            price = closes[j]
+            kid = kids[j]
+            out.append(kid)
+            price = kid[_C]
             j += 1
         else:
             out.append((price, price, price, price, 0, 0, 0, 0, 0))
@@ -497,9 +941,10 @@ class _Series:
     def __init__(self, seed: int, listing: Listing, live_since_ms: int) -> None:
         self.listing = listing
         self.symbol = listing.symbol
-        self.tick = listing.tick_size
-        self.step = listing.step_size
-        self.unit = listing.tick_size * listing.step_size
+        self.units = _Units(listing.tick_size, listing.step_size)
+        self.tick = self.units.tick
+        self.step = self.units.step
+        self.unit = self.units.unit
         self.seed = seed
         self.start = listing.listed_ms // SECOND * SECOND
         end = live_since_ms // SECOND * SECOND
@@ -689,27 +1134,68 @@ class Klines:
         current_open = grid.floor(last_time)
         if start_ms is not None and end_ms is not None and start_ms > end_ms:
             return []
-        opens: list[int] = []
+        opens: Sequence[int]
         if start_ms is not None:
             t = first_open if start_ms <= first_open else grid.ceil(start_ms)
             stop = current_open if end_ms is None else min(current_open, end_ms)
-            while t <= stop and len(opens) < limit:
-                opens.append(t)
-                t = grid.next(t)
+            if not grid.monthly:
+                opens = range(t, min(stop, t + (limit - 1) * grid.length) + 1, grid.length)
+            else:
+                opens = []
+                while t <= stop and len(opens) < limit:
+                    opens.append(t)
+                    t = grid.next(t)
         else:
             top = current_open if end_ms is None else min(current_open, end_ms)
             if top < first_open:
                 return []
             t = grid.floor(top)
-            while t >= first_open and len(opens) < limit:
-                opens.append(t)
-                t = grid.prev(t)
-            opens.reverse()
-        klines: list[Kline] = []
+            if not grid.monthly:
+                low = max(first_open, t - (limit - 1) * grid.length)
+                opens = range(t - (t - low) // grid.length * grid.length, t + 1, grid.length)
+            else:
+                opens = []
+                while t >= first_open and len(opens) < limit:
+                    opens.append(t)
+                    t = grid.prev(t)
+                opens.reverse()
         cut = last_time - last_time % SECOND + SECOND  # include the second containing now
-        for t in opens:
-            nxt = grid.next(t)
-            klines.append(self._kline(s, t, nxt, min(nxt, cut)))
+        if grid.level is None or not opens:
+            return [self._kline(s, t, nxt, min(nxt, cut)) for t, nxt in _pairs(grid, opens)]
+        return self._level_klines(s, grid.level, opens, cut)
+
+    def _level_klines(self, s: _Series, level: int, opens: Sequence[int], cut: int) -> list[Kline]:
+        """Klines of an interval that is a level of the history tree (1s, 1m, 1h, 1d in UTC):
+        those wholly inside history are nodes, read in runs from their parent's children."""
+        length = _LEVEL_LEN[level]
+        plevel = level - 1
+        whole_end = min(s.hist_end, cut)  # klines closing by then are whole history nodes
+        units = s.units
+        of_node = Kline._of_node
+        klines: list[Kline] = []
+        i = 0
+        count = len(opens)
+        while i < count:
+            t = opens[i]
+            if t < s.start or t + length > whole_end:
+                klines.append(self._kline(s, t, t + length, min(t + length, cut)))
+                i += 1
+                continue
+            pstart = _month_start(t) if plevel == _MONTH else t - t % _LEVEL_LEN[plevel]
+            first, kids = self._children(s, plevel, pstart)
+            # The run of opens inside this parent whose klines close by whole_end.
+            j = min(count, i + (min(s.period_end(plevel, pstart), whole_end) - t) // length)
+            k = (t - first) // length
+            klines.extend(
+                map(
+                    of_node,
+                    opens[i:j],
+                    range(t + length - 1, t + (j - i) * length, length),
+                    kids[k : k + j - i],
+                    repeat(units),
+                )
+            )
+            i = j
         return klines
 
     def first_open_time(self, symbol: str, interval: str, tz_offset_ms: int = 0) -> int:
@@ -803,6 +1289,10 @@ class Klines:
 
     # -- kline assembly ------------------------------------------------------------------------
     def _kline(self, s: _Series, open_time: int, next_open: int, cut: int) -> Kline:
+        if s.start < cut <= s.hist_end:  # history only: integers until read
+            node = self._hist_range(s, max(open_time, s.start), cut)
+            if node is not None:
+                return Kline._of_node(open_time, next_open - 1, node, s.units)
         agg = self._range(s, max(open_time, s.start), cut) if cut > s.start else None
         if agg is None:
             price = self._price_before(s, open_time)
@@ -847,18 +1337,8 @@ class Klines:
         if ha < hb:
             node = self._hist_range(s, ha, hb)
             if node is not None:
-                tick, step, unit = s.tick, s.step, s.unit
-                result = _Agg(
-                    tick * node[_O],
-                    tick * node[_H],
-                    tick * node[_L],
-                    tick * node[_C],
-                    step * node[_V],
-                    unit * node[_Q],
-                    node[_N],
-                    step * node[_TB],
-                    unit * node[_TQ],
-                )
+                o, h, lo, c, v, q, tb, tq = s.units.decimals(node)
+                result = _Agg(o, h, lo, c, v, q, node[_N], tb, tq)
         la = max(a, s.hist_end)
         if la < b:
             live = self._live_range(s, la, b)
@@ -886,7 +1366,10 @@ class Klines:
         first = a - (a - pstart) % clen
         n = -(-(b - first) // clen)
         rng = random.Random(_hash64(s.seed, s.symbol, level, pstart))
-        result = (first, _split(parent, n, rng))
+        # The listing and the end of history may cut the first and last child short.
+        head = (min(first + clen, b) - a) / clen
+        tail = (b - (first + (n - 1) * clen)) / clen if n > 1 else head
+        result = (first, _split(parent, n, rng, head, tail))
         cache[key] = result
         if len(cache) > _CACHE_SIZE[level]:
             cache.popitem(last=False)
@@ -1006,6 +1489,11 @@ class Klines:
         return s.live[0][starts[k]] if k >= 0 else None
 
 
+def _pairs(grid: _Grid, opens: Iterable[int]) -> Iterable[tuple[int, int]]:
+    for t in opens:
+        yield t, grid.next(t)
+
+
 class _Grid:
     """Kline open times of one interval in one time zone (all times UTC ms)."""
 
@@ -1018,6 +1506,8 @@ class _Grid:
             )
         self.off = tz_offset_ms
         self.monthly = interval == enums.KLINE_INTERVAL_1MONTH
+        #: The history tree's level whose nodes are exactly this grid's klines, if any.
+        self.level: int | None = None
         if self.monthly:
             self.length = 0
             self.origin = 0
@@ -1026,6 +1516,8 @@ class _Grid:
             # Boundaries are multiples of the length from the epoch in local time, except
             # weeks, which start on Monday (Binance); local = utc + offset.
             self.origin = (_WEEK_ORIGIN if self.length == WEEK else 0) - self.off
+            if self.length in _LEVEL_LEN[1:] and self.off % self.length == 0:
+                self.level = _LEVEL_LEN.index(self.length)
 
     def floor(self, t: int) -> int:
         if self.monthly:

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
-from sortedcontainers import SortedList
+from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
 from binance import enums, errorcodes
 from binance.errorcodes import EngineMessage
@@ -555,10 +555,14 @@ class MatchingEngine:
                     st.stops_up.add(key)
                 else:
                     st.stops_down.add(key)
+            snapshot = order.snapshot()
         else:
             batch.fills = fills
             self._execute(batch, st, order, req.quote_order_qty)
             batch.fills = None
+            # The answer is the order as its own matching left it: stops its trades trigger
+            # run after it (and may fill it further as a maker), like separate requests.
+            snapshot = order.snapshot()
             self._run_triggers(batch, st)
         resp_type = req.new_order_resp_type
         if resp_type is None:
@@ -567,7 +571,7 @@ class MatchingEngine:
                 if otype in (_MARKET, _LIMIT)
                 else enums.ORDER_RESP_TYPE_ACK
             )
-        return PlaceResult(order.snapshot(), fills, resp_type, batch.now)
+        return PlaceResult(snapshot, fills, resp_type, batch.now)
 
     def place_internal(
         self,

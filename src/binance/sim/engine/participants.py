@@ -152,9 +152,9 @@ class _SymbolTrader:
                 continue
             notional = base * rng.lognormvariate(6.0, 0.8)
             qty = self._qty_for(notional, price)
-            order = engine.place_internal(batch, maker, symbol, side, qty, price)
-            if order is not None and order.status in enums.OPEN_ORDER_STATUSES:
-                quotes[price] = order
+            placed = engine.place_internal(batch, maker, symbol, side, qty, price)
+            if placed is not None and placed.status in enums.OPEN_ORDER_STATUSES:
+                quotes[price] = placed
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
