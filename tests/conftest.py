@@ -19,12 +19,13 @@ import time
 import pytest
 from hypothesis import settings
 
+from waiting import TIMEOUT_SCALE
+
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 #: Scale for every deadline in the suite (slow machines set BINANCE_TEST_TIMEOUT_SCALE=3).
-TIMEOUT_SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 
 
 @pytest.fixture(autouse=True)

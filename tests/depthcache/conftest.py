@@ -14,21 +14,18 @@ The checkpoint comparison is exact, never "close enough in time":
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from binance._streams.rules import StreamConfig
+from waiting import TIMEOUT_SCALE, async_wait_until, deadline, wait_until  # noqa: F401 (re-exported)
 
 #: Same scale as the root conftest's (BINANCE_TEST_TIMEOUT_SCALE): slow machines set 3.
-TIMEOUT_SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 
 #: Levels compared per side at each checkpoint.
 DEPTH = 10
@@ -44,37 +41,6 @@ FAST_STREAMS = StreamConfig(
 
 #: The busy markets of the simulator's default set.
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "BNBUSDT")
-
-
-def deadline(seconds: float) -> float:
-    """A monotonic deadline ``seconds`` (scaled by TIMEOUT_SCALE) from now."""
-    return time.monotonic() + seconds * TIMEOUT_SCALE
-
-
-def wait_until(predicate: Callable[[], Any], seconds: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` until truthy (returned) or fail after ``seconds`` (scaled)."""
-    end = deadline(seconds)
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        time.sleep(0.005)
-
-
-async def async_wait_until(
-    predicate: Callable[[], Any], seconds: float = 10.0, what: str = ""
-) -> Any:
-    """`wait_until` for coroutines: yields to the loop between polls."""
-    end = deadline(seconds)
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.005)
 
 
 def steady(cache: Any, events: int = 2) -> bool:

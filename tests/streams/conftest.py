@@ -6,19 +6,16 @@ Every I/O test talks to the session's ``LocalExchange`` (``sim``) over loopback;
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from binance._streams.rules import StreamConfig
+from waiting import TIMEOUT_SCALE, async_wait_until, deadline, wait_until  # noqa: F401 (re-exported)
 
 #: Same scale as the root conftest's (BINANCE_TEST_TIMEOUT_SCALE).
-TIMEOUT_SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 
 #: The symbol with the busiest background market in the simulator.
 SYMBOL = "BTCUSDT"
@@ -35,37 +32,6 @@ FAST = StreamConfig(
     overlap_min_s=0.2,
     overlap_max_s=3.0,
 )
-
-
-def deadline(seconds: float) -> float:
-    """A monotonic deadline ``seconds`` (scaled) from now."""
-    return time.monotonic() + seconds * TIMEOUT_SCALE
-
-
-def wait_until(predicate: Callable[[], Any], seconds: float = 10.0, what: str = "") -> Any:
-    """Poll ``predicate`` until truthy (returned) or fail after ``seconds`` (scaled)."""
-    end = deadline(seconds)
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        time.sleep(0.01)
-
-
-async def async_wait_until(
-    predicate: Callable[[], Any], seconds: float = 10.0, what: str = ""
-) -> Any:
-    """`wait_until` for coroutines: yields to the loop between polls."""
-    end = deadline(seconds)
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what or predicate}")
-        await asyncio.sleep(0.01)
 
 
 def client_for(sim: Any, credentials: Any = None) -> Any:
