@@ -114,10 +114,12 @@ class AsyncClient(BaseClientConfig, _Api[Awaitable[Json], AsyncIterator[Json]]):
     async def _historical_klines(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int
     ) -> Json:
-        return [
-            kline
-            async for kline in self._historical_klines_iter(symbol, interval, start, end, limit)
-        ]
+        concurrency = self.history_concurrency
+        flow = history.klines_flow(self._ctx, symbol, interval, start, end, limit, concurrency)
+        rows: list[Any] = []
+        async for page in history.pages_async(self, flow, concurrency):
+            rows.extend(page)
+        return rows
 
     def _historical_klines_iter(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int

@@ -264,7 +264,12 @@ class Client(BaseClientConfig, _Api[Json, Iterator[Json]]):
     def _historical_klines(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int
     ) -> Json:
-        return list(self._historical_klines_iter(symbol, interval, start, end, limit))
+        concurrency = self.history_concurrency
+        flow = history.klines_flow(self._ctx, symbol, interval, start, end, limit, concurrency)
+        rows: list[Any] = []
+        for page in history.pages_sync(self, flow, concurrency):
+            rows.extend(page)
+        return rows
 
     def _historical_klines_iter(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int

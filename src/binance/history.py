@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -253,6 +253,12 @@ class _ThreadPipe:
 
 def iterate_sync(client: Any, flow: _flows.Flow, concurrency: int) -> Iterator[Json]:
     """Run a history flow with ``client._run`` in a thread pool; yield what it emits."""
+    for page in pages_sync(client, flow, concurrency):
+        yield from page
+
+
+def pages_sync(client: Any, flow: _flows.Flow, concurrency: int) -> Iterator[Sequence[Json]]:
+    """Run a history flow with ``client._run`` in a thread pool; yield each page it emits."""
     pool: ThreadPoolExecutor | None = None
     pipes: list[_ThreadPipe] = []
     try:
@@ -264,7 +270,7 @@ def iterate_sync(client: Any, flow: _flows.Flow, concurrency: int) -> Iterator[J
                 return
             reply = None
             if isinstance(step, Emit):
-                yield from step.items
+                yield step.items
             elif isinstance(step, Next):
                 reply = step.handle.next()
             elif isinstance(step, Pipeline):
@@ -310,6 +316,20 @@ class _TaskPipe:
 
 async def iterate_async(client: Any, flow: _flows.Flow, concurrency: int) -> AsyncIterator[Json]:
     """Run a history flow with ``await client._run`` in asyncio tasks; yield what it emits."""
+    pages = pages_async(client, flow, concurrency)
+    try:
+        async for page in pages:
+            for item in page:
+                yield item
+    finally:
+        await pages.aclose()
+
+
+async def pages_async(
+    client: Any, flow: _flows.Flow, concurrency: int
+) -> AsyncGenerator[Sequence[Json], None]:
+    """Run a history flow with ``await client._run`` in asyncio tasks; yield each page it
+    emits (an async generator step per page, not per row: a year of 1m klines is 525,600 rows)."""
     pipes: list[_TaskPipe] = []
     try:
         reply: Any = None
@@ -320,8 +340,7 @@ async def iterate_async(client: Any, flow: _flows.Flow, concurrency: int) -> Asy
                 return
             reply = None
             if isinstance(step, Emit):
-                for item in step.items:
-                    yield item
+                yield step.items
             elif isinstance(step, Next):
                 reply = await step.handle.next()
             elif isinstance(step, Pipeline):

@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from binance.sim._kline_rows import KlineRowCache
+
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from binance.sim._auth import KeyStore, ListenKeys
     from binance.sim._faults import Faults
@@ -123,6 +125,8 @@ class SimConfig:
         listen_key_lifetime_ms: legacy listenKey validity after creation or keepalive (60 min).
         tick_interval_ms: how often the server advances the engine clock.
         max_request_body_bytes: largest request body read (larger -> HTTP 413).
+        kline_cache_rows: kline rows of settled history kept as JSON text between answers
+            (``binance.sim._kline_rows``; ~200 bytes each; 0 keeps none).
         ws: the WebSocket servers' settings (given as ``ws_<field>`` keyword settings).
     """
 
@@ -140,6 +144,7 @@ class SimConfig:
     listen_key_lifetime_ms: int = 60 * 60 * 1000
     tick_interval_ms: int = 100
     max_request_body_bytes: int = 1 << 20
+    kline_cache_rows: int = 100_000
     ws: WsSettings = field(default_factory=WsSettings)
 
     @classmethod
@@ -201,6 +206,7 @@ class SimContext:
         config: the server's settings.
         listen_keys: legacy listenKey registry (``/api/v3/userDataStream``).
         wall_ms: the real clock in integer milliseconds (injectable for tests).
+        kline_rows: kline rows already rendered (sized by ``config.kline_cache_rows``).
     """
 
     exchange: Exchange
@@ -210,6 +216,10 @@ class SimContext:
     config: SimConfig = field(default_factory=SimConfig)
     listen_keys: ListenKeys | None = None
     wall_ms: Callable[[], int] = _wall_ms
+    kline_rows: KlineRowCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kline_rows = KlineRowCache(self.config.kline_cache_rows)
 
     def now_ms(self) -> int:
         """The server's clock: real wall time in ms plus the injected clock skew."""

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from binance import _endpoints as ep
 from binance import enums, errorcodes
 from binance._endpoints import Endpoint
@@ -259,16 +261,23 @@ def _agg_trades(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
 def _klines(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
     symbol = args["symbol"]
     ctx.exchange.symbol(symbol)
-    klines = ctx.exchange.klines.query(
-        symbol,
-        args["interval"],
-        start_ms=args.get("startTime"),
-        end_ms=args.get("endTime"),
-        limit=_limit(args, _KLINES_LIMIT),
-        tz_offset_ms=args.get("timeZone", 0) * 60_000,
-        now_ms=_engine_now(ctx),
-    )
-    return [k.to_row() for k in klines]
+    history = ctx.exchange.klines
+    query = {
+        "start_ms": args.get("startTime"),
+        "end_ms": args.get("endTime"),
+        "limit": _limit(args, _KLINES_LIMIT),
+        "tz_offset_ms": args.get("timeZone", 0) * 60_000,
+        "now_ms": _engine_now(ctx),
+    }
+    interval = args["interval"]
+    plan = history.plan(symbol, interval, **query)
+
+    def build() -> list[list[object]]:
+        return [k.to_row() for k in history.query(symbol, interval, **query)]
+
+    # Settled history never changes: its rows are rendered once (binance.sim._kline_rows).
+    key = (symbol, interval, query["tz_offset_ms"])
+    return orjson.Fragment(ctx.kline_rows.page(key, plan, build))
 
 
 def _stats(ctx: SimContext) -> Any:

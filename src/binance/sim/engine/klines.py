@@ -55,7 +55,7 @@ from binance import enums, errorcodes
 from binance.helpers import interval_to_milliseconds
 from binance.sim.engine import EngineError
 
-__all__ = ["Kline", "Klines", "Listing", "MAX_LIMIT", "DEFAULT_LIMIT"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Kline", "KlinePlan", "Klines", "Listing"]
 
 SECOND = 1000
 MINUTE = 60 * SECOND
@@ -1016,6 +1016,26 @@ class _Series:
 _EMPTY: tuple[_Node, ...] = ()
 
 
+@dataclass(frozen=True)
+class KlinePlan:
+    """What a klines query answers, before any kline is built (`Klines.plan`).
+
+    Attributes:
+        opens: the open times of the klines, in order.
+        length: the interval's length in ms, or None for ``1M`` (months vary).
+        settled_ms: a kline closing at or before this time lies wholly in the generated
+            history: the same query always gives it the same values.
+    """
+
+    opens: Sequence[int]
+    length: int | None
+    settled_ms: int
+
+    def settled(self, open_time: int) -> bool:
+        """True if the kline opening at ``open_time`` can never change."""
+        return self.length is not None and open_time + self.length <= self.settled_ms
+
+
 class Klines:
     """Kline history for every listed symbol, plus live klines built from recorded trades.
 
@@ -1120,6 +1140,50 @@ class Klines:
         Raises:
             EngineError: -1121 unknown symbol, -1120 bad interval, -1130 bad limit or timeZone.
         """
+        s, grid, opens, cut = self._plan(
+            symbol, interval, start_ms, end_ms, limit, tz_offset_ms, now_ms
+        )
+        if grid.level is None or not opens:
+            return [self._kline(s, t, nxt, min(nxt, cut)) for t, nxt in _pairs(grid, opens)]
+        return self._level_klines(s, grid.level, opens, cut)
+
+    def plan(
+        self,
+        symbol: str,
+        interval: str,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = DEFAULT_LIMIT,
+        tz_offset_ms: int = 0,
+        now_ms: int,
+    ) -> KlinePlan:
+        """Which klines `query` with the same arguments returns, without building them.
+
+        Cheap (no history is generated), so a caller can serve klines it kept from earlier
+        answers: a kline closing by ``plan.settled_ms`` lies inside the generated history and
+        never changes (`KlinePlan.settled`).
+
+        Raises:
+            EngineError: as `query`.
+        """
+        s, grid, opens, cut = self._plan(
+            symbol, interval, start_ms, end_ms, limit, tz_offset_ms, now_ms
+        )
+        settled = min(s.hist_end, cut)
+        return KlinePlan(opens, grid.length or None, settled)
+
+    def _plan(
+        self,
+        symbol: str,
+        interval: str,
+        start_ms: int | None,
+        end_ms: int | None,
+        limit: int,
+        tz_offset_ms: int,
+        now_ms: int,
+    ) -> tuple[_Series, _Grid, Sequence[int], int]:
+        """The series, the grid, the open times `query` answers and the cut (now, floored)."""
         s = self._get(symbol)
         grid = _Grid(interval, tz_offset_ms)
         if limit < 1:
@@ -1129,11 +1193,11 @@ class Klines:
         limit = min(limit, MAX_LIMIT)
         last_time = now_ms if s.data_end is None else min(now_ms, s.data_end - 1)
         if last_time < s.start:
-            return []
+            return s, grid, (), 0
         first_open = grid.floor(s.start)
         current_open = grid.floor(last_time)
         if start_ms is not None and end_ms is not None and start_ms > end_ms:
-            return []
+            return s, grid, (), 0
         opens: Sequence[int]
         if start_ms is not None:
             t = first_open if start_ms <= first_open else grid.ceil(start_ms)
@@ -1148,7 +1212,7 @@ class Klines:
         else:
             top = current_open if end_ms is None else min(current_open, end_ms)
             if top < first_open:
-                return []
+                return s, grid, (), 0
             t = grid.floor(top)
             if not grid.monthly:
                 low = max(first_open, t - (limit - 1) * grid.length)
@@ -1160,9 +1224,7 @@ class Klines:
                     t = grid.prev(t)
                 opens.reverse()
         cut = last_time - last_time % SECOND + SECOND  # include the second containing now
-        if grid.level is None or not opens:
-            return [self._kline(s, t, nxt, min(nxt, cut)) for t, nxt in _pairs(grid, opens)]
-        return self._level_klines(s, grid.level, opens, cut)
+        return s, grid, opens, cut
 
     def _level_klines(self, s: _Series, level: int, opens: Sequence[int], cut: int) -> list[Kline]:
         """Klines of an interval that is a level of the history tree (1s, 1m, 1h, 1d in UTC):
