@@ -71,6 +71,11 @@ BAD_ARGUMENTS = {
     ),
     "book-bad-symbol": (["book", "BTC/USDT"], "not a symbol"),
     "book-bad-depth": (["book", "BTCUSDT", "-n", "x"], "not an integer"),
+    "book-no-frames": (["book", "BTCUSDT", "--frames", "0"], "at least 1"),
+    "book-once-and-frames": (
+        ["book", "BTCUSDT", "--once", "--frames", "2"],
+        "not allowed with argument --once",
+    ),
     "ticker-bad-symbol": (["ticker", "BTC USDT"], "not a symbol"),
     "time-sim-and-testnet": (["time", "--sim", "--testnet"], "--sim starts its own"),
     "time-negative-timeout": (["time", "--timeout", "-1"], "positive"),
@@ -169,40 +174,6 @@ def test_ticker_with_an_embedded_exchange(run_cli):
     status, out, _ = run_cli("ticker", "--json", "BTCUSDT", "--sim")
     assert status == 0
     assert json.loads(out)[0]["symbol"] == "BTCUSDT"
-
-
-# -- book ------------------------------------------------------------------------------------------
-
-
-def _book_rows(out: str) -> list[tuple[str, float]]:
-    rows = []
-    for line in out.splitlines():
-        parts = line.split()
-        if parts[:1] in (["ask"], ["bid"]):
-            rows.append((parts[0], float(parts[1].replace(",", ""))))
-    return rows
-
-
-def test_book_once_prints_a_synced_book(run_cli, sim_opts):
-    """--once waits for the depth cache to sync and prints a consistent, uncrossed book."""
-    status, out, err = run_cli("book", "BNBBTC", "--once", "-n", "4", *sim_opts)
-    assert status == 0, err
-    first = out.splitlines()[0].split()
-    assert first[:4] == ["BNBBTC", "SYNCED", "update", "id"]
-    assert "weight" in first
-    rows = _book_rows(out)
-    asks = [p for side, p in rows if side == "ask"]
-    bids = [p for side, p in rows if side == "bid"]
-    assert len(asks) == 4 and len(bids) == 4
-    assert asks == sorted(asks, reverse=True) and bids == sorted(bids, reverse=True)
-    assert min(asks) > max(bids)
-
-
-def test_book_live_view_runs_for_its_duration(run_cli, sim_opts):
-    """Without --once the live view refreshes until --duration has passed, then exits 0."""
-    status, out, err = run_cli("book", "ETHBTC", "--duration", "1.5", "--refresh", "10", *sim_opts)
-    assert status == 0, err
-    assert "ETHBTC" in out
 
 
 # -- klines ----------------------------------------------------------------------------------------
@@ -354,13 +325,6 @@ def test_last_closed_open_time():
     assert last_closed_open_ms(jan_1_2018 + 30_000, "1m") == jan_1_2018 + 30_000 - 60_000
     # On 15 Jan 2018 the January kline is still open; December 2017's is the last closed.
     assert last_closed_open_ms(jan_1_2018 + 14 * 86_400_000, "1M") == jan_1_2018 - 1
-
-
-def test_book_of_an_unknown_symbol_fails_at_once(run_cli, sim_opts):
-    """The exchange refuses the symbol before any stream is opened: exit 1."""
-    status, _, err = run_cli("book", "NOPENOPE", "--once", *sim_opts)
-    assert status == 1
-    assert "Invalid symbol" in err
 
 
 def test_klines_to_parquet_without_pyarrow_names_the_extra(

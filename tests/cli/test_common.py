@@ -66,6 +66,36 @@ def test_stream_urls_follow_the_base_url():
 
 
 @pytest.mark.parametrize(
+    ("rest", "stream", "ws_api"),
+    [
+        (
+            "https://api.binance.com",
+            "wss://stream.binance.com:9443",
+            "wss://ws-api.binance.com:443/ws-api/v3",
+        ),
+        (
+            "https://API3.binance.com/",
+            "wss://stream.binance.com:9443",
+            "wss://ws-api.binance.com:443/ws-api/v3",
+        ),
+        (
+            "https://data-api.binance.vision",
+            "wss://data-stream.binance.vision",
+            "wss://ws-api.binance.com:443/ws-api/v3",
+        ),
+        (
+            "https://testnet.binance.vision/api",
+            "wss://stream.testnet.binance.vision",
+            "wss://ws-api.testnet.binance.vision/ws-api/v3",
+        ),
+    ],
+)
+def test_binances_own_hosts_bring_their_stream_hosts(rest, stream, ws_api):
+    """Binance serves streams from other hosts than REST (NOTES.md section 1.1)."""
+    assert _common.derive_stream_urls(rest) == (stream, ws_api)
+
+
+@pytest.mark.parametrize(
     ("argv", "problem"),
     [
         (["--sim", "--testnet"], "--sim starts its own"),

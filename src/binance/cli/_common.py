@@ -2,7 +2,8 @@
 
 Connection options (`add_connection_options`) pick the exchange: Binance (default), Binance's
 Spot testnet (``--testnet``), any host (``--base-url``/``--stream-url``/``--ws-api-url``, e.g. a
-``binance sim`` started elsewhere) or an embedded local exchange (``--sim``). Keys come from
+``binance sim`` started elsewhere; Binance's own REST hosts bring their stream hosts along) or an
+embedded local exchange (``--sim``). Keys come from
 ``--api-key``/``--api-secret`` or the environment (``BINANCE_API_KEY``,
 ``BINANCE_API_SECRET``); they are never printed. `Connection` turns the parsed options into
 clients, starting and stopping the embedded exchange when asked.
@@ -36,6 +37,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "API_KEY_ENV",
     "API_SECRET_ENV",
+    "DATA_API_URL",
+    "DATA_STREAM_URL",
     "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
@@ -66,6 +69,11 @@ API_SECRET_ENV = "BINANCE_API_SECRET"
 
 #: Seconds a command waits for an answer before calling the exchange unreachable.
 DEFAULT_TIMEOUT_S = 10.0
+
+#: Binance's public market-data hosts (NOTES.md section 1.1): no keys, market data only (REST:
+#: aggTrades, avgPrice, depth, exchangeInfo, klines, ping, ticker*, time, trades, uiKlines).
+DATA_API_URL = "https://data-api.binance.vision"
+DATA_STREAM_URL = "wss://data-stream.binance.vision"
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9-_.]{1,20}$")
 
@@ -169,12 +177,17 @@ def console(*, stderr: bool = False, quiet: bool = False) -> Console:
 # -- connection --------------------------------------------------------------------------------
 
 
-def add_connection_options(parser: argparse.ArgumentParser, *, keys: bool = True) -> None:
+def add_connection_options(
+    parser: argparse.ArgumentParser, *, keys: bool = True, default_host: str | None = None
+) -> None:
     """Add ``--sim``, ``--sim-seed``, ``--testnet``, ``--base-url``, ``--stream-url``,
-    ``--ws-api-url``, ``--timeout`` and (with ``keys``) ``--api-key``/``--api-secret``."""
+    ``--ws-api-url``, ``--timeout`` and (with ``keys``) ``--api-key``/``--api-secret``.
+
+    ``default_host`` replaces "Binance, https://api.binance.com" in the group's description,
+    for a command that picks another host when none is given."""
     group = parser.add_argument_group(
         "exchange",
-        "Which exchange to talk to (default: Binance, https://api.binance.com).",
+        f"Which exchange to talk to (default: {default_host or 'Binance, https://api.binance.com'}).",
     )
     group.add_argument(
         "--sim",
@@ -223,12 +236,34 @@ def add_connection_options(parser: argparse.ArgumentParser, *, keys: bool = True
         key_group.add_argument("--api-secret", metavar="SECRET", help="HMAC secret of the key")
 
 
+def _binance_hosts() -> dict[str, tuple[str, str]]:
+    """Binance's own REST hosts -> their (stream, WebSocket API) URLs (NOTES.md section 1.1)."""
+    from binance import client as c
+
+    spot = (c.STREAM_URL, c.WS_API_URL)
+    testnet = (c.TESTNET_STREAM_URL, c.TESTNET_WS_API_URL)
+    hosts = {f"{name}.binance.com": spot for name in ("api", "api-gcp", "api1", "api2", "api3")}
+    hosts["api4.binance.com"] = spot
+    # Market data only: no WebSocket API there, so Binance's main one.
+    hosts["data-api.binance.vision"] = (DATA_STREAM_URL, c.WS_API_URL)
+    hosts["testnet.binance.vision"] = hosts["api1.testnet.binance.vision"] = testnet
+    return hosts
+
+
 def derive_stream_urls(base_url: str) -> tuple[str, str]:
-    """The stream and WebSocket API URLs of a host that serves all three, as ``binance sim``
-    does: ``http://h:p`` -> ``ws://h:p`` and ``ws://h:p/ws-api/v3`` (https -> wss)."""
+    """The stream and WebSocket API URLs that go with a REST host.
+
+    Binance's own REST hosts map to Binance's stream hosts (``https://api.binance.com`` ->
+    ``wss://stream.binance.com:9443``; ``https://data-api.binance.vision`` ->
+    ``wss://data-stream.binance.vision``). Any other host is taken to serve all three, as
+    ``binance sim`` does: ``http://h:p`` -> ``ws://h:p`` and ``ws://h:p/ws-api/v3`` (https ->
+    wss)."""
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--base-url must be an http(s) URL, not {base_url!r}")
+    known = _binance_hosts().get(parts.netloc.lower()) if parts.scheme == "https" else None
+    if known is not None:
+        return known
     scheme = "wss" if parts.scheme == "https" else "ws"
     stream = urlunsplit((scheme, parts.netloc, "", "", ""))
     return stream, stream + "/ws-api/v3"

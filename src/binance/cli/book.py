@@ -1,18 +1,19 @@
 """``binance book SYMBOL``: a live view of the top of a symbol's order book.
 
-The book is a local depth cache kept in step with the exchange by Binance's procedure
-(NOTES.md section 10: diff-depth stream + REST snapshot, `binance._depthsync.DepthSync`). The view
-shows the best levels of each side with cumulative totals, the spread, and the cache's health:
-its sync state, the update id, the lag between the exchange's event time and now, and the
-request weight used this minute.
+The book comes from a `binance.depthcache.AsyncDepthCacheManager`, the one place Binance's
+order-book procedure lives (NOTES.md section 10: diff-depth stream + REST snapshot, resync on a
+gap); this command only reads it. The view shows the best levels of each side with cumulative
+totals, the spread, and the cache's health: its `DepthCacheState`, the update id, the lag between
+the last applied event's time and now (on the exchange's clock), the request weight used this
+minute (the client's governor), and why it last resynced.
 
-`render_book` is the pure part: it turns a DepthCache-like object and a `BookStatus` into a
-``rich`` renderable, so the view is tested without a terminal or a network.
+On a terminal the view redraws in place (``rich.live.Live``). When the output is not a terminal
+(a pipe, a file), each frame is printed in full after the previous one, like ``top -b``, from
+the first frame with a synced book on. ``--frames N`` (and ``--once``, which is ``--frames 1``)
+waits for the book to sync, shows N frames and quits, for scripts and tests.
 
-Note on wiring: this command keeps its own small feed (`LiveBook`: `StreamManager` depth
-stream, `AsyncClient` snapshots, `DepthSync` into a `DepthCache`), written before
-``binance.depthcache.AsyncDepthCacheManager`` existed; it runs the same procedure, and should
-become a thin reader of that manager.
+`render_book` and `book_status` are the pure part: a DepthCache-like object and a `BookStatus`
+in, a ``rich`` renderable out, so the view is tested without a terminal or a network.
 
 Imports only the standard library at module level (``binance --help`` stays fast).
 """
@@ -21,7 +22,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from binance.cli._common import (
+    EXIT_INTERRUPTED,
     CommandError,
     Connection,
     add_connection_options,
@@ -39,12 +43,18 @@ from binance.cli._common import (
     positive_int,
 )
 
-__all__ = ["BookStatus", "LiveBook", "register", "render_book", "run", "weight_usage"]
+__all__ = ["BookStatus", "book_status", "register", "render_book", "run", "weight_usage"]
 
 #: Levels shown per side by default.
 DEFAULT_DEPTH = 10
 #: Levels of the REST snapshot (weight 50 on Binance; deeper levels stay unknown, NOTES.md §10).
 DEFAULT_SNAPSHOT_LIMIT = 1000
+#: Screen refreshes per second by default.
+DEFAULT_REFRESH_HZ = 4.0
+#: Seconds ``--once``/``--frames`` wait for a first sync at least (else 3x ``--timeout``).
+MIN_SYNC_WAIT_S = 15.0
+#: Longest pause between checks while waiting for the first sync (or for Ctrl-C).
+_POLL_S = 0.05
 
 
 def register(subparsers: Any) -> None:
@@ -54,8 +64,10 @@ def register(subparsers: Any) -> None:
         help="live view of a symbol's order book (depth cache)",
         description=(
             "Show the top of SYMBOL's order book, live, from a local depth cache kept in step "
-            "with the exchange (diff-depth stream + REST snapshot), with its sync state, lag "
-            "and the request weight used. Ctrl-C to quit."
+            "with the exchange (binance.depthcache.AsyncDepthCacheManager: diff-depth stream + "
+            "REST snapshot), with its sync state, lag and the request weight used. Ctrl-C to "
+            "quit. When the output is not a terminal, each frame is printed after the previous "
+            "one, from the first synced book on."
         ),
     )
     parser.add_argument("symbol", type=parse_symbol, metavar="SYMBOL", help="e.g. BTCUSDT")
@@ -81,17 +93,24 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help="quit after this many seconds (default: run until Ctrl-C)",
     )
-    parser.add_argument(
+    count = parser.add_mutually_exclusive_group()
+    count.add_argument(
         "--once",
         action="store_true",
-        help="print the book once, as soon as the cache is in sync, and quit",
+        help="print the book once, as soon as the cache is in sync, and quit (= --frames 1)",
+    )
+    count.add_argument(
+        "--frames",
+        type=positive_int,
+        metavar="N",
+        help="once the cache is in sync, show N frames (one per refresh) and quit",
     )
     parser.add_argument(
         "--refresh",
         type=positive_float,
-        default=4.0,
+        default=DEFAULT_REFRESH_HZ,
         metavar="HZ",
-        help="screen refreshes per second (default 4)",
+        help=f"screen refreshes per second (default {DEFAULT_REFRESH_HZ:g})",
     )
     add_connection_options(parser)
     parser.set_defaults(func=run)
@@ -105,7 +124,7 @@ class BookStatus:
     """The depth cache's health, shown above the book."""
 
     state: str
-    """``CONNECTING``, ``SYNCING``, ``SYNCED``, ``RESYNCING``, or ``STOPPED``."""
+    """The cache's `DepthCacheState` value: ``SYNCING``, ``SYNCED``, ``RESYNCING``, ``STOPPED``."""
     update_id: int | None = None
     """Binance's update id the book reflects."""
     event_time_ms: int | None = None
@@ -121,12 +140,85 @@ class BookStatus:
     resyncs: int = 0
     """Times the cache was discarded and rebuilt."""
     message: str | None = None
-    """The last notable thing (why it resynced, a connection problem)."""
+    """The last notable thing (why it resynced, a snapshot being retried)."""
     source: str = ""
     """Where the data comes from (the exchange's URL)."""
 
 
 _STATE_STYLE = {"SYNCED": "bold green", "SYNCING": "yellow", "RESYNCING": "bold yellow"}
+
+
+def weight_usage(governor: Any, now_ms: int | None = None) -> tuple[int, int] | None:
+    """``(used, limit)`` of the 1-minute request-weight budget from a client's governor.
+
+    The governor holds the exchange's own count (``X-MBX-USED-WEIGHT-1M`` of the last answer)
+    plus weight in flight, and Binance's limit (`Governor.usage`). Returns None when given
+    something that is not a governor.
+    """
+    from binance._governor import Governor
+
+    if not isinstance(governor, Governor):
+        return None
+    return governor.usage(now_ms)
+
+
+def book_status(
+    cache: Any,
+    *,
+    now_ms: int | None = None,
+    governor: Any = None,
+    source: str = "",
+    note: tuple[int, str] | None = None,
+) -> BookStatus:
+    """The health of a `binance.depthcache.DepthCache` kept by a manager, as the view shows it.
+
+    Everything comes from the cache itself (``state``, ``last_update_id``, ``update_time``,
+    ``counters()``, ``transitions``), read under its lock so the numbers belong together.
+
+    Args:
+        cache: the depth cache.
+        now_ms: now on the exchange's clock (lag and the weight minute); None: no lag shown.
+        governor: the client's weight governor (``client.governor``); None: no weight shown.
+        source: where the data comes from, for the status line.
+        note: ``(wall-clock ms, text)`` of the latest warning about the cache (a snapshot being
+            retried), shown when it is newer than the cache's last state change.
+
+    Returns:
+        The status; ``message`` says why the cache is not synced, or that it is in sync again
+        after a resync.
+    """
+    with cache.lock:
+        state = str(getattr(cache.state, "value", cache.state))
+        update_id = cache.last_update_id
+        event_time = cache.update_time
+        counters = cache.counters()
+        last = cache.transitions[-1] if cache.transitions else None
+    lag = None
+    if now_ms is not None and event_time is not None and state == "SYNCED":
+        lag = max(0, now_ms - int(event_time))
+    usage = weight_usage(governor, now_ms) if governor is not None else None
+    resyncs = int(counters.get("resyncs", 0))
+    message = None
+    if state == "RESYNCING" and last is not None:
+        message = f"resynchronising: {last.reason}"
+    elif state == "STOPPED" and last is not None:
+        message = f"stopped: {last.reason}"
+    elif state == "SYNCED" and resyncs:
+        message = f"in sync again (last resync: {counters.get('last_resync_reason')})"
+    if note is not None and (last is None or note[0] >= last.time_ms):
+        message = note[1]
+    return BookStatus(
+        state=state,
+        update_id=update_id,
+        event_time_ms=event_time,
+        lag_ms=lag,
+        weight_used=usage[0] if usage else None,
+        weight_limit=usage[1] if usage else None,
+        events=int(counters.get("events_applied", 0)),
+        resyncs=resyncs,
+        message=message,
+        source=source,
+    )
 
 
 def _text(value: Decimal, places: int) -> str:
@@ -152,8 +244,9 @@ def render_book(cache: Any, status: BookStatus, depth: int = DEFAULT_DEPTH) -> A
         depth: levels per side.
 
     Returns:
-        A ``rich.console.Group``: a status line, then the asks (highest at the top), the spread,
-        and the bids, each level with its cumulative quantity.
+        A ``rich.console.Group``: a status line, the counters, the source, then the asks
+        (highest at the top), the spread, and the bids, each level with its cumulative
+        quantity, and last the status message if any.
     """
     from rich.console import Group
     from rich.table import Table
@@ -178,8 +271,6 @@ def render_book(cache: Any, status: BookStatus, depth: int = DEFAULT_DEPTH) -> A
     if status.event_time_ms is not None:
         details.append(f"last event {format_ms(status.event_time_ms)}  ")
     details.append(f"events {status.events}  resyncs {status.resyncs}")
-    if status.source:
-        details.append(f"  from {status.source}")
 
     table = Table(box=None, pad_edge=False, show_edge=False, expand=False)
     table.add_column("side")
@@ -220,182 +311,33 @@ def render_book(cache: Any, status: BookStatus, depth: int = DEFAULT_DEPTH) -> A
             _text(qty, qty_places),
             _text(running, qty_places),
         )
-    parts: list[Any] = [header, details, table]
+    parts: list[Any] = [header, details]
+    if status.source:
+        # A line of its own: a live view crops lines to the terminal's width.
+        parts.append(Text(f"from {status.source}", style="dim"))
+    parts.append(table)
     if status.message:
         parts.append(Text(status.message, style="yellow"))
     return Group(*parts)
 
 
-def weight_usage(governor: Any, now_ms: int | None = None) -> tuple[int, int] | None:
-    """``(used, limit)`` of the 1-minute request-weight budget from a client's governor.
-
-    The governor holds the exchange's own count (``X-MBX-USED-WEIGHT-1M`` of the last answer)
-    plus weight in flight, and Binance's limit (`Governor.usage`). Returns None when given
-    something that is not a governor.
-    """
-    from binance._governor import Governor
-
-    if not isinstance(governor, Governor):
-        return None
-    return governor.usage(now_ms)
-
-
-# -- the live feed ---------------------------------------------------------------------------------
-
-
-class LiveBook:
-    """A depth cache for one symbol fed by the diff-depth stream and REST snapshots.
-
-    Runs on the caller's event loop: ``await feed.run(stop)`` until ``stop`` is set. Read
-    `cache` and `status` at any time from the same loop.
-
-    The first snapshot is asked for as soon as the stream is subscribed (not at the first
-    event), so a quiet market shows its book at once; `DepthSync` drops the events the snapshot
-    already holds and resynchronises on any gap (NOTES.md section 10). A snapshot that fails for
-    lack of network is retried; one the exchange refuses ends `run` with that error.
-
-    Args:
-        client: an ``AsyncClient`` (snapshots, and the stream URL).
-        symbol: the symbol.
-        snapshot_limit: levels per side of each snapshot.
-    """
-
-    def __init__(self, client: Any, symbol: str, snapshot_limit: int) -> None:
-        from binance._depthsync import DepthSync
-        from binance.depthcache import DepthCache
-
-        self.client = client
-        self.symbol = symbol
-        self.snapshot_limit = snapshot_limit
-        self.cache = DepthCache(symbol, use_decimal=True)
-        """The book, readable with the seed's ``get_bids``/``get_asks``."""
-        self.sync = DepthSync(symbol, book=self.cache.book, snapshot_limit=snapshot_limit)
-        self.connected = False
-        self.message: str | None = None
-        self.offset_ms = 0
-        """Local clock minus the exchange's (measured at start)."""
-        self.synced = asyncio.Event()
-        """Set whenever the cache is SYNCED."""
-        self._snapshot_task: asyncio.Task[None] | None = None
-        self._fatal: BaseException | None = None
-
-    def server_now_ms(self) -> int:
-        """Now, on the exchange's clock (estimated)."""
-        return time.time_ns() // 1_000_000 - self.offset_ms
-
-    def status(self, source: str = "") -> BookStatus:
-        """The cache's health now."""
-        sync = self.sync
-        state = sync.state.value if self.connected else "CONNECTING"
-        event_time = sync.last_event_time
-        lag = None
-        if event_time is not None and state == "SYNCED":
-            lag = max(0, self.server_now_ms() - int(event_time))
-        usage = weight_usage(self.client.governor, self.server_now_ms())
-        return BookStatus(
-            state=state,
-            update_id=sync.last_update_id,
-            event_time_ms=event_time,
-            lag_ms=lag,
-            weight_used=usage[0] if usage else None,
-            weight_limit=usage[1] if usage else None,
-            events=sync.events_applied,
-            resyncs=sync.resyncs,
-            message=self.message,
-            source=source,
-        )
-
-    async def _prepare(self) -> None:
-        # An unknown symbol fails here (-1121) rather than waiting for events that never come;
-        # exchangeInfo also gives the governor the live rate limits.
-        await self.client.get_exchange_info(symbol=self.symbol)
-        sent = time.time_ns() // 1_000_000
-        server = int((await self.client.get_server_time())["serverTime"])
-        received = time.time_ns() // 1_000_000
-        self.offset_ms = (sent + received) // 2 - server
-
-    def _need_snapshot(self) -> None:
-        if self._snapshot_task is None or self._snapshot_task.done():
-            self._snapshot_task = asyncio.ensure_future(self._snapshot())
-
-    async def _snapshot(self) -> None:
-        from binance._depthsync import NeedSnapshot, SyncState
-        from binance.exceptions import BinanceTransportException
-
-        delay = 0.2
-        while True:
-            try:
-                snap = await self.client.get_order_book(
-                    symbol=self.symbol, limit=self.snapshot_limit
-                )
-            except BinanceTransportException as exc:
-                self.message = f"snapshot failed ({exc.message}); retrying"
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            except Exception as exc:  # the exchange refused: nothing to retry
-                self._fatal = exc
-                return
-            action = self.sync.on_snapshot(snap)
-            if not isinstance(action, NeedSnapshot):
-                break
-            # The snapshot predates the first buffered event: newer ones are on their way.
-            await asyncio.sleep(0.2)
-        if self.sync.state is SyncState.SYNCED:
-            self.synced.set()
-            if self.message is not None:
-                self.message = f"in sync again (last problem: {self.message})"
-
-    def _feed(self, event: Any) -> None:
-        from binance._depthsync import NeedSnapshot, Resync, SyncState
-
-        if not isinstance(event, dict) or event.get("e") != "depthUpdate":
-            return  # gap notices: the next event's ids reveal the gap to DepthSync
-        action = self.sync.on_event(event)
-        if isinstance(action, Resync):
-            self.synced.clear()
-            self.message = f"resynchronising: {action.reason}"
-        if isinstance(action, NeedSnapshot):
-            self._need_snapshot()
-        elif self.sync.state is SyncState.SYNCED:
-            self.synced.set()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Keep the cache in step until ``stop`` is set.
-
-        Raises:
-            The exchange's refusal (unknown symbol...), or the stream's `ReconnectError` once
-            reconnecting has failed; the caller reports them.
-        """
-        from binance.streams import StreamManager
-
-        await self._prepare()
-        manager = StreamManager(self.client)
-        try:
-            stream = manager.depth_socket(self.symbol, update_speed_ms=100)
-            await stream.open()
-            try:
-                self.connected = True
-                self._need_snapshot()
-                while not stop.is_set():
-                    if self._fatal is not None:
-                        raise self._fatal
-                    try:
-                        event = await stream.recv(timeout=0.25)
-                    except asyncio.TimeoutError:
-                        continue
-                    self._feed(event)
-            finally:
-                await stream.close()
-        finally:
-            task = self._snapshot_task
-            if task is not None and not task.done():
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
-            await manager.close()
-
-
 # -- the command -----------------------------------------------------------------------------------
+
+
+class _Notes(logging.Handler):
+    """Keeps the library's latest warning (a snapshot retried, a stream reconnecting) for the
+    view's message line. Being a handler on ``binance`` also keeps logging's last-resort
+    printer from writing over the live view."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.latest: tuple[int, str] | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.latest = (int(record.created * 1000), record.getMessage())
+        except Exception:  # a malformed record must not break the view
+            self.handleError(record)
 
 
 def _install_stop(stop: asyncio.Event) -> list[int]:
@@ -410,56 +352,192 @@ def _install_stop(stop: asyncio.Event) -> list[int]:
     return installed
 
 
-async def _show(args: argparse.Namespace, conn: Connection) -> int:
-    from rich.live import Live
+async def _clock_offset_ms(client: Any) -> int:
+    """This machine's clock minus the exchange's (round-trip midpoint of ``GET /api/v3/time``).
+
+    Also the first contact: an unreachable exchange fails here, before any stream is opened.
+    """
+    sent = time.time_ns() // 1_000_000
+    server = int((await client.get_server_time())["serverTime"])
+    received = time.time_ns() // 1_000_000
+    return (sent + received) // 2 - server
+
+
+class _Screen:
+    """Where frames go: redrawn in place on a terminal, appended one after another elsewhere."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.live: Any = None
+        self.printed = 0
+        self.last: Any = None
+        if out.is_terminal:
+            from rich.live import Live
+
+            # Refreshed by us at each frame: no refresh thread of rich's own.
+            self.live = Live(console=out, auto_refresh=False, transient=False)
+            self.live.start()
+
+    def show(self, frame: Any, *, counted: bool) -> None:
+        """Draw ``frame``; off a terminal only ``counted`` frames (those from the first sync
+        on) are printed."""
+        self.last = frame
+        if self.live is not None:
+            self.live.update(frame, refresh=True)
+        elif counted:
+            if self.printed:
+                self.out.print()
+            self.out.print(frame)
+            self.printed += 1
+
+    def close(self, *, ended: bool) -> None:
+        """Stop drawing; ``ended`` (quit by time or Ctrl-C, not an error) prints the last frame
+        off a terminal if none was printed, so the output says where the cache stood."""
+        if self.live is not None:
+            self.live.stop()  # leaves the last frame on the screen
+        elif ended and not self.printed and self.last is not None:
+            self.out.print(self.last)
+
+
+class _BookView:
+    """The view's loop: a frame per refresh, read from the manager's cache, until done."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        conn: Connection,
+        client: Any,
+        manager: Any,
+        offset_ms: int,
+        notes: _Notes,
+        stop: asyncio.Event,
+    ) -> None:
+        self.args = args
+        self.conn = conn
+        self.client = client
+        self.manager = manager
+        self.cache = manager.caches[args.symbol]
+        self.offset_ms = offset_ms
+        self.notes = notes
+        self.stop = stop
+        self.wanted: int | None = 1 if args.once else args.frames
+        """Frames to show once synced; None: until Ctrl-C or ``--duration``."""
+        self.period = 1.0 / args.refresh
+        self.started = time.monotonic()
+        self.ends = None if args.duration is None else self.started + args.duration
+        self.sync_by = self.started + max(MIN_SYNC_WAIT_S, 3 * conn.timeout_s)
+        self.in_sync = False
+        """A synced frame was shown: frames count from there on (later resyncs included)."""
+
+    def frame(self) -> Any:
+        """The book and its health now, read under the cache's lock (one consistent book)."""
+        now_ms = time.time_ns() // 1_000_000 - self.offset_ms
+        cache = self.cache
+        with cache.lock:
+            status = book_status(
+                cache,
+                now_ms=now_ms,
+                governor=self.client.governor,
+                source=self.conn.label,
+                note=self.notes.latest,
+            )
+            return render_book(cache, status, self.args.depth)
+
+    def check_stopped(self) -> None:
+        from binance.depthcache import DepthCacheState
+
+        cache = self.cache
+        if cache.state is DepthCacheState.STOPPED:
+            if cache.error is not None:
+                raise cache.error  # the exchange's refusal, or the stream given up
+            reason = cache.transitions[-1].reason if cache.transitions else "?"
+            raise CommandError(f"the depth cache stopped: {reason}")
+
+    async def pause(self) -> str:
+        """Wait for the next frame: ``"frame"``, or ``"end"`` (``--duration`` is over) or
+        ``"stop"`` (Ctrl-C). Before the first sync, a synced book is shown at once."""
+        due = time.monotonic() + self.period
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if self.ends is not None and now >= self.ends:
+                return "end"
+            if self.wanted is not None and not self.in_sync and now >= self.sync_by:
+                raise CommandError(
+                    f"the depth cache did not sync within {self.sync_by - self.started:g} s"
+                )
+            if now >= due:
+                return "frame"
+            if not self.in_sync:
+                timeout = min(_POLL_S, due - now)
+                if await self.manager.wait_synced(timeout=timeout) or self.cache.state == "STOPPED":
+                    return "frame"
+            else:
+                try:
+                    await asyncio.wait_for(self.stop.wait(), due - now)
+                except asyncio.TimeoutError:
+                    pass
+        return "stop"
+
+    async def run(self) -> int:
+        screen = _Screen(console())
+        ended = False
+        try:
+            shown = 0
+            while True:
+                self.check_stopped()
+                self.in_sync = self.in_sync or self.cache.synced
+                screen.show(self.frame(), counted=self.in_sync)
+                shown += 1 if self.in_sync else 0
+                if self.wanted is not None and shown >= self.wanted:
+                    ended = True
+                    return 0
+                why = await self.pause()
+                if why == "end":
+                    ended = True
+                    return 0
+                if why == "stop":
+                    ended = True
+                    if self.wanted is not None:  # asked for N frames, interrupted before
+                        sys.stderr.write(f"{self.args._parser.prog}: interrupted\n")
+                        return EXIT_INTERRUPTED
+                    return 0  # Ctrl-C is how the live view is meant to end
+        finally:
+            screen.close(ended=ended)
+
+
+async def _view(args: argparse.Namespace, conn: Connection, stop: asyncio.Event) -> int:
+    from binance.depthcache import AsyncDepthCacheManager
 
     client = conn.async_client()
-    out = console()
+    notes = _Notes()
+    library_log = logging.getLogger("binance")
+    library_log.addHandler(notes)
+    try:
+        offset_ms = await _clock_offset_ms(client)
+        manager = AsyncDepthCacheManager(
+            client, args.symbol, limit=args.snapshot_limit, use_decimal=True, update_speed_ms=100
+        )
+        async with manager:
+            view = _BookView(args, conn, client, manager, offset_ms, notes, stop)
+            return await view.run()
+    finally:
+        library_log.removeHandler(notes)
+        await client.close()
+
+
+async def _show(args: argparse.Namespace, conn: Connection) -> int:
     stop = asyncio.Event()
     installed = _install_stop(stop)
-    feed = LiveBook(client, args.symbol, args.snapshot_limit)
-    runner = asyncio.ensure_future(feed.run(stop))
     try:
-        if args.once:
-            waiter = asyncio.ensure_future(feed.synced.wait())
-            deadline = max(conn.timeout_s, 5.0) * 3
-            done, _ = await asyncio.wait(
-                {waiter, runner}, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
-            )
-            waiter.cancel()
-            await asyncio.gather(waiter, return_exceptions=True)
-            if runner in done:
-                runner.result()  # raises the feed's error
-            if waiter not in done:
-                raise CommandError(f"the depth cache did not sync within {deadline:g} s")
-            out.print(render_book(feed.cache, feed.status(conn.label), args.depth))
-            return 0
-        ends = None if args.duration is None else time.monotonic() + args.duration
-        with Live(
-            render_book(feed.cache, feed.status(conn.label), args.depth),
-            console=out,
-            refresh_per_second=args.refresh,
-            transient=False,
-        ) as live:
-            while not stop.is_set() and not runner.done():
-                if ends is not None and time.monotonic() >= ends:
-                    break
-                live.update(render_book(feed.cache, feed.status(conn.label), args.depth))
-                await asyncio.sleep(1 / args.refresh)
-            live.update(render_book(feed.cache, feed.status(conn.label), args.depth))
-        if runner.done():
-            runner.result()
-        return 0
+        return await _view(args, conn, stop)
     finally:
-        stop.set()
-        await asyncio.gather(runner, return_exceptions=True)
-        await client.close()
         loop = asyncio.get_running_loop()
         for sig in installed:
             loop.remove_signal_handler(sig)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Show the book until Ctrl-C, ``--duration`` or ``--once``; returns the exit status."""
+    """Show the book until Ctrl-C, ``--duration``, ``--once`` or ``--frames``; returns the exit
+    status."""
     with Connection(args) as conn:
         return asyncio.run(_show(args, conn))

@@ -9,7 +9,10 @@ Each step shows the code it runs and what came back. It ends by itself (about ha
 ``--fast`` for tests and the impatient).
 
 ``--live`` runs the public-data steps (no keys needed) against Binance itself: server time,
-order book, prices, a few seconds of trades, a depth cache, klines. Without network it stops at
+order book, prices, a few seconds of trades, a depth cache, klines. They need market data only,
+so by default they use Binance's public market-data hosts (``https://data-api.binance.vision``
+and ``wss://data-stream.binance.vision``, NOTES.md section 1.1); ``--base-url``/``--stream-url``
+(or ``--testnet``) point them elsewhere, e.g. at a ``binance sim``. Without network it stops at
 once with a clear message (exit status 1).
 
 Imports only the standard library at module level (``binance --help`` stays fast).
@@ -25,6 +28,8 @@ from decimal import ROUND_DOWN, ROUND_UP, Decimal
 from typing import Any
 
 from binance.cli._common import (
+    DATA_API_URL,
+    DATA_STREAM_URL,
     CommandError,
     Connection,
     UsageError,
@@ -59,6 +64,12 @@ def register(subparsers: Any) -> None:
             "a depth cache and a klines download. No account, keys or network needed. With "
             "--live, the public-data steps run against Binance itself."
         ),
+        epilog=(
+            f"--live uses Binance's public market-data hosts unless told otherwise: REST "
+            f"{DATA_API_URL}, streams {DATA_STREAM_URL}. --base-url (and --stream-url) point "
+            "it at another exchange, e.g. `binance demo --live --base-url "
+            "http://127.0.0.1:PORT` at a `binance sim`; --testnet at Binance's Spot testnet."
+        ),
     )
     parser.add_argument(
         "--live",
@@ -91,7 +102,10 @@ def register(subparsers: Any) -> None:
         metavar="SECONDS",
         help=f"how long to show live trades (default {DEFAULT_TRADES_S:g})",
     )
-    add_connection_options(parser)
+    add_connection_options(
+        parser,
+        default_host=f"a local exchange; with --live, Binance's market-data host {DATA_API_URL}",
+    )
     parser.set_defaults(func=run)
 
 
@@ -314,7 +328,7 @@ bm.start()""",
 
 
 def _depth_cache(tour: _Tour, conn: Connection, symbol: str) -> None:
-    from binance.cli.book import BookStatus, render_book, weight_usage
+    from binance.cli.book import book_status, render_book
     from binance.depthcache import DepthCacheManager
 
     tour.step(
@@ -342,23 +356,15 @@ print(depth_cache.get_asks()[:5])""",
         cache = dcm.get_depth_cache()
         if cache is None:
             raise CommandError("the depth cache failed; see the message above")
-        now_ms = client.timestamp_ms()
-        usage = weight_usage(client.governor, now_ms)
-        with cache.lock:
-            counters = cache.counters()
-            status = BookStatus(
-                state=str(getattr(cache.state, "value", cache.state)),
-                update_id=cache.last_update_id,
-                event_time_ms=cache.update_time,
-                lag_ms=max(0, now_ms - cache.update_time) if cache.update_time else None,
-                weight_used=usage[0] if usage else None,
-                weight_limit=usage[1] if usage else None,
-                events=int(counters.get("events_applied", updates)),
-                resyncs=int(counters.get("resyncs", 0)),
+        with cache.lock:  # one consistent book: the status and the levels shown together
+            status = book_status(
+                cache,
+                now_ms=client.timestamp_ms(),
+                governor=client.governor,
                 source=conn.label,
             )
-            view = render_book(cache, status, 5)
-            tour.show(view)
+            tour.show(render_book(cache, status, 5))
+        tour.show(f"{updates} callback(s) so far; `binance book {symbol}` shows it live")
     finally:
         dcm.close()
         client.close()
@@ -477,9 +483,18 @@ client = Client(ex.api_key, ex.api_secret, base_url=ex.rest_url,
     return 0
 
 
+def _live_endpoints(args: argparse.Namespace) -> None:
+    """Binance's public market-data hosts unless ``--base-url`` or ``--testnet`` says otherwise
+    (the steps only read market data, which is all those hosts serve)."""
+    if not (args.testnet or args.base_url):
+        # `Connection` pairs it with its stream host (`derive_stream_urls`), unless --stream-url.
+        args.base_url = DATA_API_URL
+
+
 def _live_tour(args: argparse.Namespace, out: Any) -> int:
     if args.sim:
         raise UsageError("--live talks to the real exchange: drop --sim")
+    _live_endpoints(args)
     pace, trades = _pacing(args)
     # Fail fast without network: one short probe before anything else.
     args.timeout = min(args.timeout, LIVE_PROBE_TIMEOUT_S)
@@ -504,7 +519,7 @@ def _live_tour(args: argparse.Namespace, out: Any) -> int:
         _depth_cache(tour, conn, args.symbol)
         _klines(tour, client, args.symbol)
     out.print()
-    out.print("[bold green]Done.[/] No keys were used: these are Binance's public endpoints.")
+    out.print("[bold green]Done.[/] No keys were used: these are public market-data endpoints.")
     return 0
 
 
