@@ -129,6 +129,20 @@ class _Api(EnumConstants, Generic[R, G]):  # type: ignore[misc]
         """
         return self._call(E.TIME, params)
 
+    @_uses(E.TIME)
+    def sync_clock(self) -> R:
+        """Measure the exchange's clock now; signed requests and `timestamp_ms` use it from here
+        on. Returns ``{"serverTime": ...}``.
+
+        Round-trip corrected (NOTES.md §1.4) and shared by every client of the same host in this
+        process. Signed calls measure by themselves before their first request and again after
+        a ``-1021``; call this to align the clock earlier, e.g. before a socket manager's user
+        data logon, which is signed with `timestamp_ms`.
+
+        Calls ``GET /api/v3/time`` (weight 1).
+        """
+        return self._run(_flows.sync_clock(self._ctx))
+
     @_uses(E.EXCHANGE_INFO)
     def get_exchange_info(
         self,

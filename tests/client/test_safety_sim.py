@@ -69,6 +69,19 @@ async def test_timestamp_ms_is_the_measured_server_time(client, sim):
         client._ctx.clock.invalidate()  # the shared estimate now carries the skew
 
 
+async def test_sync_clock_measures_without_a_signed_call(client, sim):
+    """sync_clock() aligns timestamp_ms() with the server before any signed request."""
+    sim.faults.set_clock_skew(45_000)
+    try:
+        client._ctx.clock.invalidate()
+        reply = await call(client, "sync_clock")
+        assert abs(reply["serverTime"] - (time.time() * 1000 + 45_000)) < 5_000
+        assert abs(client.timestamp_ms() - (time.time() * 1000 + 45_000)) < 5_000
+    finally:
+        sim.faults.reset()
+        client._ctx.clock.invalidate()
+
+
 # -- orders whose answer is lost ------------------------------------------------------------------
 
 
