@@ -19,13 +19,11 @@ import time
 import pytest
 from hypothesis import settings
 
-from waiting import TIMEOUT_SCALE
+from waiting import TIMEOUT_SCALE  # every deadline's scale (BINANCE_TEST_TIMEOUT_SCALE)
 
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("dev", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
-
-#: Scale for every deadline in the suite (slow machines set BINANCE_TEST_TIMEOUT_SCALE=3).
 
 
 @pytest.fixture(autouse=True)

@@ -11,14 +11,20 @@ inlined, ``nullable`` turned into a ``"null"`` type) and cached. A few places wh
 contradicts Binance's documented payloads are corrected in ``_ERRATA``, each with its reason;
 everything else is checked as the spec says.
 
-The spec lives outside the repository (``../shared/binance-api/spot_api.yaml`` from the repo root,
-or ``$BINANCE_SPOT_API_YAML``); when it is absent the calling test is skipped, not failed.
+Binance's example payloads (``examples/`` beside the spec: REST at the top, stream and WebSocket
+API ones under ``ws/``) are read through ``example_path`` and ``load_example``, here only.
+
+Spec and examples live outside the repository (``../shared/binance-api/`` from the repo root;
+``$BINANCE_SPOT_API_YAML`` moves both, the examples being looked for next to the spec). A clone
+without them still runs the suite: every test that needs them is skipped with the reason, not
+failed.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,10 +35,14 @@ import pytest
 import yaml
 
 __all__ = [
+    "EXAMPLES_DIR",
     "SPEC_PATH",
+    "example_path",
     "has_operation",
     "has_response",
+    "load_example",
     "load_spec",
+    "missing_reason",
     "response_schema",
     "validate_response",
 ]
@@ -44,16 +54,43 @@ SPEC_PATH = Path(
         "BINANCE_SPOT_API_YAML", REPO_ROOT.parent / "shared" / "binance-api" / "spot_api.yaml"
     )
 )
+#: Where Binance's example payloads are looked for (REST at the top, streams under ``ws/``).
+EXAMPLES_DIR = SPEC_PATH.parent / "examples"
 
 # OpenAPI-only keywords that JSON Schema would ignore anyway; dropped to keep schemas small.
 _OPENAPI_ONLY = ("example", "examples", "xml", "externalDocs", "discriminator", "deprecated")
+
+
+def missing_reason(path: Path) -> str:
+    """The skip reason for a test that needs ``path`` of Binance's reference material."""
+    return (
+        f"{path} not found: Binance's spec and examples are not in this checkout "
+        "(expected in ../shared/binance-api beside the repository, or set BINANCE_SPOT_API_YAML)"
+    )
+
+
+def example_path(name: str) -> Path:
+    """The path of one of Binance's example payloads; skips the calling test if it is missing.
+
+    Args:
+        name: Relative to ``EXAMPLES_DIR``: ``"depth.json"``, ``"ws/trade.json"``.
+    """
+    path = EXAMPLES_DIR / name
+    if not path.is_file():
+        pytest.skip(missing_reason(path))
+    return path
+
+
+def load_example(name: str) -> Any:
+    """One of Binance's example payloads, decoded; skips the calling test if it is missing."""
+    return json.loads(example_path(name).read_bytes())
 
 
 @functools.lru_cache(maxsize=1)
 def load_spec() -> dict[str, Any]:
     """The parsed spec (cached for the session); skips the calling test if it is missing."""
     if not SPEC_PATH.is_file():
-        pytest.skip(f"Binance OpenAPI spec not found at {SPEC_PATH} (set BINANCE_SPOT_API_YAML)")
+        pytest.skip(missing_reason(SPEC_PATH))
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on 1 MB
     with SPEC_PATH.open("rb") as fh:
         spec: dict[str, Any] = yaml.load(fh, Loader=loader)  # noqa: S506 - safe loader

@@ -10,19 +10,20 @@ from pathlib import Path
 import pytest
 
 from schemas_util import (
+    EXAMPLES_DIR,
     SPEC_PATH,
     _to_json_schema,
     has_operation,
     has_response,
+    load_example,
+    missing_reason,
     response_schema,
     validate_response,
 )
 
-EXAMPLES = SPEC_PATH.parent / "examples"
-
 
 def _rest_examples() -> list[dict]:
-    index = EXAMPLES / "index.json"
+    index = EXAMPLES_DIR / "index.json"
     if not index.is_file():
         return []
     return [
@@ -30,6 +31,13 @@ def _rest_examples() -> list[dict]:
         for e in json.loads(index.read_text())
         if e.get("method") and e.get("path") and not e["file"].startswith("legacy/")  # retired
     ]
+
+
+def _rest_example_params() -> list:
+    """One case per REST example, or one skipped case saying why there are none."""
+    cases = [pytest.param(e, id=e["file"]) for e in _rest_examples()]
+    reason = missing_reason(EXAMPLES_DIR / "index.json")
+    return cases or [pytest.param({}, id="no-examples", marks=pytest.mark.skip(reason=reason))]
 
 
 def _status(entry: dict) -> int:
@@ -41,7 +49,7 @@ def _status(entry: dict) -> int:
     return 400 if variant.startswith("error") else 200
 
 
-@pytest.mark.parametrize("entry", _rest_examples(), ids=lambda e: e["file"])
+@pytest.mark.parametrize("entry", _rest_example_params())
 def test_binance_rest_example_validates(entry: dict) -> None:
     """Every documented REST payload of an operation in the spec matches its schema."""
     method, path, status = entry["method"], entry["path"], _status(entry)
@@ -51,13 +59,13 @@ def test_binance_rest_example_validates(entry: dict) -> None:
         pytest.skip(f"spot_api.yaml describes no {status} answer for {method} {path}")
     if "placeholders" in entry.get("variant", ""):
         pytest.skip("docs skeleton with empty placeholder objects, not a real payload")
-    validate_response(method, path, json.loads((EXAMPLES / entry["file"]).read_text()), status)
+    validate_response(method, path, load_example(entry["file"]), status)
 
 
 def test_examples_cover_the_core_endpoints() -> None:
     """The example set exercises the endpoints the simulator serves most."""
     if not _rest_examples():
-        pytest.skip(f"examples not found next to {SPEC_PATH}")
+        pytest.skip(missing_reason(EXAMPLES_DIR / "index.json"))
     covered = {(e["method"], e["path"]) for e in _rest_examples()}
     for endpoint in [
         ("GET", "/api/v3/exchangeInfo"),
@@ -116,7 +124,7 @@ def test_exchange_info_filter_erratum_keeps_filter_type_required() -> None:
     schema = response_schema("GET", "/api/v3/exchangeInfo")
     items = schema["properties"]["symbols"]["items"]["properties"]["filters"]["items"]
     assert items["required"] == ["filterType"]
-    payload = json.loads((EXAMPLES / "exchangeInfo.json").read_text())
+    payload = load_example("exchangeInfo.json")
     del payload["symbols"][0]["filters"][0]["filterType"]
     with pytest.raises(pytest.fail.Exception, match="filterType"):
         validate_response("GET", "/api/v3/exchangeInfo", payload)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import http.client
 import http.server
-import os
 import re
 import threading
 import time
@@ -40,9 +39,8 @@ from binance.enums import (
     SIDE_BUY,
     TIME_IN_FORCE_GTC,
 )
+from waiting import deadline
 
-#: Same scale as the root conftest's (BINANCE_TEST_TIMEOUT_SCALE).
-TIMEOUT_SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 MINUTE_MS = 60_000
 WEEK_MS = 7 * 24 * 60 * MINUTE_MS
 #: A well-formed Ethereum address of nobody in particular (for the withdraw placeholders).
@@ -162,11 +160,11 @@ def test_quick_start_trade_socket(sim, seed_client, capsys):
     try:
         bm.start_aggtrade_socket("BNBBTC", process_message)
         bm.start()
-        deadline = time.monotonic() + 20 * TIMEOUT_SCALE
+        end = deadline(20)
         while not got_one.wait(0.5):
             # A trade of our own makes sure there is one to report on a quiet market.
             client.order_market_buy(symbol="BNBBTC", quantity=1)
-            assert time.monotonic() < deadline, "no aggTrade message arrived"
+            assert time.monotonic() < end, "no aggTrade message arrived"
     finally:
         bm.close()
     msg = received[0]

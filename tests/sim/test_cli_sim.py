@@ -13,9 +13,7 @@ import pytest
 import requests
 
 from binance.sim import LocalExchange
-
-#: Deadline scale for slow machines (the suite's BINANCE_TEST_TIMEOUT_SCALE).
-TIMEOUT_SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
+from waiting import TIMEOUT_SCALE
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from schemas_util import SPEC_PATH, validate_response
-
-EXAMPLES = SPEC_PATH.parent / "examples"
+from schemas_util import load_example, validate_response
 
 
 def example_keys(name: str) -> set[str] | int:
-    path = Path(EXAMPLES, name)
-    if not path.is_file():
-        pytest.skip(f"example {name} not available")
-    data = json.loads(path.read_text())
+    data = load_example(name)
     first = data[0] if isinstance(data, list) else data
     return len(first) if isinstance(first, list) else set(first)
 

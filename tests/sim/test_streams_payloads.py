@@ -12,7 +12,6 @@ import hmac
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,17 +20,14 @@ import orjson
 import pytest
 
 from binance.sim import LocalExchange
+from schemas_util import load_example
 
 SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 15.0 * SCALE
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "binance-api" / "examples"
 
 
 def example(name: str) -> Any:
-    path = EXAMPLES / "ws" / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"Binance examples not found at {path}")
-    return orjson.loads(path.read_bytes())
+    return load_example(f"ws/{name}.json")
 
 
 def json_type(value: Any) -> str:

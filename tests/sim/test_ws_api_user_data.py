@@ -14,7 +14,6 @@ import hmac
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,10 +23,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from binance.sim import Credentials, LocalExchange
+from schemas_util import load_example
 
 SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 10.0 * SCALE
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "binance-api" / "examples"
 #: executionReport fields Binance sends only when they apply (NOTES.md §11).
 CONDITIONAL = {
     "v",
@@ -56,10 +55,7 @@ CONDITIONAL = {
 
 
 def example(name: str) -> Any:
-    path = EXAMPLES / "ws" / f"{name}.json"
-    if not path.is_file():
-        pytest.skip(f"Binance examples not found at {path}")
-    return orjson.loads(path.read_bytes())
+    return load_example(f"ws/{name}.json")
 
 
 def kind(value: Any) -> str:

@@ -72,12 +72,11 @@ class Credentials:
 
     @classmethod
     def from_record(cls, record: ApiKeyRecord) -> Credentials:
-        data = record.credentials()
         return cls(
             account_id=record.account_id,
             api_key=record.api_key,
             key_type=record.key_type,
-            permissions=tuple(data["permissions"]),  # type: ignore[arg-type]
+            permissions=record.ordered_permissions(),
             api_secret=record.secret,
             private_key=record.private_key_pem,
             public_key=record.public_key_pem,

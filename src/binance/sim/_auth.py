@@ -274,21 +274,30 @@ class ApiKeyRecord:
     secret: str | None = field(default=None, repr=False)
     private_key_pem: str | None = field(default=None, repr=False)
     public_key_pem: str | None = field(default=None, repr=False)
+    _verifier: rsa.RSAPublicKey | ed25519.Ed25519PublicKey | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        verifier: object = None
         if self.key_type == KEY_TYPE_HMAC:
             assert self.secret is not None
-        else:
-            assert self.public_key_pem is not None
-            verifier = serialization.load_pem_public_key(self.public_key_pem.encode())
-        object.__setattr__(self, "_verifier", verifier)
+            return
+        assert self.public_key_pem is not None
+        key = serialization.load_pem_public_key(self.public_key_pem.encode())
+        wanted = rsa.RSAPublicKey if self.key_type == KEY_TYPE_RSA else ed25519.Ed25519PublicKey
+        if not isinstance(key, wanted):
+            raise ValueError(f"a {self.key_type} key needs a {wanted.__name__} PEM")
+        object.__setattr__(self, "_verifier", key)  # frozen: set once, here
 
     def __repr__(self) -> str:
         return (
             f"ApiKeyRecord(api_key={self.api_key[:8]}..., key_type={self.key_type!r}, "
             f"permissions={sorted(self.permissions)!r}, account_id={self.account_id!r})"
         )
+
+    def ordered_permissions(self) -> tuple[str, ...]:
+        """The key's permissions in ``PERMISSIONS`` order (read, trade, withdraw)."""
+        return tuple(p for p in PERMISSIONS if p in self.permissions)
 
     def credentials(self) -> dict[str, object]:
         """The key as a JSON-ready dict (what ``binance sim`` prints and ``LocalExchange.keys``
@@ -297,7 +306,7 @@ class ApiKeyRecord:
         out: dict[str, object] = {
             "api_key": self.api_key,
             "key_type": self.key_type,
-            "permissions": [p for p in PERMISSIONS if p in self.permissions],
+            "permissions": list(self.ordered_permissions()),
             "account_id": self.account_id,
         }
         if self.key_type == KEY_TYPE_HMAC:
@@ -318,9 +327,10 @@ class ApiKeyRecord:
             raw = base64.b64decode(signature, validate=True)
         except (ValueError, TypeError):
             return False
-        verifier = self._verifier  # type: ignore[attr-defined]
+        verifier = self._verifier
+        assert verifier is not None  # __post_init__ set it for every non-HMAC key
         try:
-            if self.key_type == KEY_TYPE_RSA:
+            if isinstance(verifier, rsa.RSAPublicKey):
                 verifier.verify(raw, payload, padding.PKCS1v15(), hashes.SHA256())
             else:
                 verifier.verify(raw, payload)

@@ -483,12 +483,21 @@ def book_ticker(t: BookTicker) -> Json:
 
 
 # -- market streams ---------------------------------------------------------------------------
+def _stream_header(
+    event_type: str, e: TradeEvent | AggTradeEvent | DepthEvent, event_time: int | None
+) -> Json:
+    """The fields a market-stream payload opens with: event type, event time, symbol.
+
+    ``event_time`` is when the stream sends the event (its adapter passes the clock, which may be
+    later than the event's own time); None means the event's own time.
+    """
+    return {"e": event_type, "E": e.time if event_time is None else event_time, "s": e.symbol}
+
+
 def trade_event(e: TradeEvent, event_time: int | None = None) -> Json:
     """``<symbol>@trade`` payload (``ws/trade.json``)."""
     return {
-        "e": "trade",
-        "E": e.time if event_time is None else event_time,
-        "s": e.symbol,
+        **_stream_header("trade", e, event_time),
         "t": e.trade_id,
         "p": decimal(e.price),
         "q": decimal(e.qty),
@@ -501,9 +510,7 @@ def trade_event(e: TradeEvent, event_time: int | None = None) -> Json:
 def agg_trade_event(e: AggTradeEvent, event_time: int | None = None) -> Json:
     """``<symbol>@aggTrade`` payload (``ws/aggTrade.json``)."""
     return {
-        "e": "aggTrade",
-        "E": e.time if event_time is None else event_time,
-        "s": e.symbol,
+        **_stream_header("aggTrade", e, event_time),
         "a": e.agg_trade_id,
         "p": decimal(e.price),
         "q": decimal(e.qty),
@@ -518,9 +525,7 @@ def agg_trade_event(e: AggTradeEvent, event_time: int | None = None) -> Json:
 def depth_event(e: DepthEvent, event_time: int | None = None) -> Json:
     """``<symbol>@depth`` payload (``ws/depthUpdate.json``)."""
     return {
-        "e": "depthUpdate",
-        "E": e.time if event_time is None else event_time,
-        "s": e.symbol,
+        **_stream_header("depthUpdate", e, event_time),
         "U": e.first_update_id,
         "u": e.last_update_id,
         "b": _levels(e.bids),

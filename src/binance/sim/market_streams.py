@@ -410,11 +410,11 @@ class WsConnection:
         self._queued_bytes -= size
         return b"".join(parts)
 
-    async def _wait_writable(self, transport: asyncio.BaseTransport) -> None:
+    async def _wait_writable(self, transport: asyncio.WriteTransport) -> None:
         """Wait until the socket buffer drained below the low mark (the client reads slowly;
         meanwhile frames pile up in the bounded queue)."""
         while (
-            transport.get_write_buffer_size() > _WRITE_LOW  # type: ignore[attr-defined]
+            transport.get_write_buffer_size() > _WRITE_LOW
             and not transport.is_closing()
             and not self._aborted
         ):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,10 +19,9 @@ from binance.sim.engine.events import (
     TradeEvent,
 )
 from binance.sim.engine.exchange import Exchange, ExchangeConfig
-from schemas_util import REPO_ROOT, has_response, validate_response
+from schemas_util import has_response, load_example, validate_response
 
 D = Decimal
-EXAMPLES = REPO_ROOT.parent / "shared" / "binance-api" / "examples"
 
 #: Keys Binance sends only under conditions (NOTES.md 11; order "conditional fields").
 CONDITIONAL = {
@@ -47,10 +44,7 @@ CONDITIONAL = {
 
 
 def example(name: str) -> Any:
-    path = Path(EXAMPLES, name)
-    if not path.is_file():
-        pytest.skip(f"example {name} not available")
-    return json.loads(path.read_text())
+    return load_example(name)
 
 
 def same_shape(ours: Any, theirs: Any, where: str = "") -> None:

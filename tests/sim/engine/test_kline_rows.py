@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from klines_support import HOUR, LIVE_SINCE, MINUTE, make_klines
 
 from binance.sim._kline_rows import CHUNK, KlineRowCache
 from binance.sim.engine.klines import KlinePlan, Klines
-
-from klines_support import HOUR, LIVE_SINCE, MINUTE, make_klines
 
 NOW = LIVE_SINCE + 5 * MINUTE
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from pathlib import Path
 
 import pytest
 from klines_support import BCC, BTC, DAY, HOUR, LIVE_SINCE, MINUTE, make_klines
@@ -12,10 +10,10 @@ from klines_support import BCC, BTC, DAY, HOUR, LIVE_SINCE, MINUTE, make_klines
 from binance import enums
 from binance.sim.engine import EngineError
 from binance.sim.engine.klines import Kline
+from schemas_util import load_example
 
 T0 = LIVE_SINCE - LIVE_SINCE % MINUTE  # a minute boundary inside history's last day
 NOW = LIVE_SINCE + 3 * DAY + 5 * HOUR + 17 * MINUTE + 4_321
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "binance-api" / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +171,7 @@ def test_delisted_symbol_has_no_klines_after_delisting(kl):
 
 def test_row_format_matches_binance_example(kl):
     """``to_row`` gives the 12 items of /api/v3/klines with the example's types."""
-    [example] = json.loads((EXAMPLES / "klines.json").read_text())
+    [example] = load_example("klines.json")
     [k] = q(kl, "1h", end_ms=LIVE_SINCE - 5 * DAY, limit=1)
     row = k.to_row()
     assert [type(x) for x in row] == [type(x) for x in example]

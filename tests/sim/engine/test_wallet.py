@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -18,11 +16,11 @@ from binance.sim.engine.wallet import (
     WalletChange,
     default_coins,
 )
+from schemas_util import load_example
 
 D = Decimal
 DAY = 86_400_000
 T0 = 1_735_689_600_000
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared" / "binance-api" / "examples"
 BTC_ADDR = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 EVM_ADDR = "0x94df8b352de7f46f64b01d3666bf6e936e44ce60"
 TRX_ADDR = "TQrZ8tKfjRrxNZBXJfZDJjVGNvA5FvGxXh"
@@ -80,7 +78,7 @@ def withdraw(wallet, **kw):
 # -- configs and addresses -------------------------------------------------------------------------
 def test_coins_info_has_the_getall_shape(wallet):
     """Every coin and network carries exactly the keys of capital/config/getall."""
-    [example] = json.loads((EXAMPLES / "sapi_capital_config_getall.json").read_text())
+    [example] = load_example("sapi_capital_config_getall.json")
     info = wallet.coins_info("alice", {"BTC": (D("1.5"), D("0.25"))})
     assert [c["coin"] for c in info] == ["BCC", "BNB", "BTC", "ETH", "NEO", "USDT", "XYZ"]
     for coin in info:
@@ -132,7 +130,7 @@ def test_evm_networks_share_one_address_and_default_network_is_used(wallet):
 
 def test_asset_detail_shape(wallet):
     """assetDetail gives per coin the default network's limits (depositTip when suspended)."""
-    [example] = json.loads((EXAMPLES / "sapi_asset_assetDetail.json").read_text()).values()
+    [example] = load_example("sapi_asset_assetDetail.json").values()
     detail = wallet.asset_detail()
     assert set(detail["BCC"]) == set(example)
     assert set(detail["BTC"]) == set(example) - {"depositTip"}
@@ -259,7 +257,7 @@ def test_deposit_is_pending_then_credited(wallet, ledger):
     assert changes == [WalletChange("deposit", "bob", "USDT", D("250"), T0 + 2_000, record["id"])]
     assert ledger.free[("bob", "USDT")] == D("250")
     [item] = wallet.deposit_history("bob", now_ms=T0 + 2_000)
-    [example, _] = json.loads((EXAMPLES / "sapi_deposit_history.json").read_text())
+    [example, _] = load_example("sapi_deposit_history.json")
     assert set(item) == set(example)
     assert item["status"] == 1 and item["confirmTimes"] == "1/1" and item["amount"] == "250"
     assert wallet.advance(T0 + 10_000) == []  # credited once

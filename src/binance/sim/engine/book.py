@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sortedcontainers import SortedDict  # type: ignore[import-untyped]
+from sortedcontainers import SortedDict  # type: ignore[import-untyped]  # it ships no type hints
 
 from binance import enums
 
@@ -340,9 +340,9 @@ class OrderBook:
 
     def __init__(self, symbol: str) -> None:
         self.symbol = symbol
-        self.bids: SortedDict = SortedDict()
+        self.bids: SortedDict[Decimal, Level] = SortedDict()
         """price -> :class:`Level`, ascending (best bid is the last)."""
-        self.asks: SortedDict = SortedDict()
+        self.asks: SortedDict[Decimal, Level] = SortedDict()
         """price -> :class:`Level`, ascending (best ask is the first)."""
         self.update_id = 0
         """Id of the last applied book change (``lastUpdateId``)."""

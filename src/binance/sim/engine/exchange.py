@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from binance import enums, errorcodes
 from binance.sim.engine import EngineError
@@ -123,18 +123,21 @@ class ExchangeConfig:
 SimConfig = ExchangeConfig
 """The name the architecture notes use for the engine's settings."""
 
-F = TypeVar("F", bound=Callable[..., Any])
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
-def _locked(method: F) -> F:
+def _locked(
+    method: Callable[Concatenate[Exchange, _P], _R],
+) -> Callable[Concatenate[Exchange, _P], _R]:
     """Run ``method`` under the exchange's lock and decimal context."""
 
     @functools.wraps(method)
-    def wrapper(self: Exchange, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Exchange, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         with self._lock, localcontext(ENGINE_CONTEXT):
             return method(self, *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _optional_module(name: str) -> Any:

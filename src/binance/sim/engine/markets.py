@@ -312,10 +312,11 @@ class SymbolSpec:
     def _filters(self) -> list[dict[str, Any]]:
         # The order live symbols use; binance.filters evaluates them in this order.
         f8 = format_decimal
+        assert self.min_price is not None  # __post_init__ made None one tick
         filters: list[dict[str, Any]] = [
             {
                 "filterType": "PRICE_FILTER",
-                "minPrice": f8(self.min_price),  # type: ignore[arg-type]
+                "minPrice": f8(self.min_price),
                 "maxPrice": f8(self.max_price),
                 "tickSize": f8(self.tick_size),
             },

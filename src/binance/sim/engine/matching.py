@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
-from sortedcontainers import SortedList  # type: ignore[import-untyped]
+from sortedcontainers import SortedList  # type: ignore[import-untyped]  # it ships no type hints
 
 from binance import enums, errorcodes
 from binance.errorcodes import EngineMessage
@@ -166,7 +166,8 @@ def _reject(message: str) -> EngineError:
 
 def _fee(amount: Decimal) -> Decimal:
     """Commission rounded up to 8 places (the exchange never undercharges)."""
-    if amount.as_tuple().exponent >= -8:  # type: ignore[operator]
+    exponent = amount.as_tuple().exponent  # an int for every finite amount
+    if isinstance(exponent, int) and exponent >= -8:
         return amount
     return amount.quantize(_FEE_QUANTUM, rounding=ROUND_UP)
 
@@ -272,8 +273,9 @@ class SymbolState:
         self.has_max_position = "MAX_POSITION" in self.rules.filter_types
         self.step = spec.step_size
         self.book = OrderBook(spec.symbol)
-        self.stops_up: SortedList = SortedList()  # (stop, order_id): trigger when last >= stop
-        self.stops_down: SortedList = SortedList()  # (stop, order_id): trigger when last <= stop
+        # (stop price, order id) pairs: "up" ones trigger when last >= stop, "down" when <= stop.
+        self.stops_up: SortedList[tuple[Decimal, int]] = SortedList()
+        self.stops_down: SortedList[tuple[Decimal, int]] = SortedList()
         self.stop_orders: dict[int, Order] = {}
         self.trailing: dict[int, Order] = {}  # trailing stops, activated or not
         self.next_order_id = 1
@@ -754,7 +756,12 @@ class MatchingEngine:
             )
         except FilterFailure as failure:
             raise EngineError(errorcodes.INVALID_MESSAGE, failure.message) from None
-        if iceberg and req.quantity is not None and req.iceberg_qty >= req.quantity:  # type: ignore[operator]
+        if (
+            iceberg
+            and req.iceberg_qty is not None
+            and req.quantity is not None
+            and req.iceberg_qty >= req.quantity
+        ):
             raise _reject(EngineMessage.ICEBERG_EXCEEDS_QTY)
         if req.quote_order_qty is not None and req.quote_order_qty <= 0:
             raise _reject(EngineMessage.PRICE_QTY_ZERO)
@@ -854,15 +861,15 @@ class MatchingEngine:
         stp_active = stp_mode != enums.STP_MODE_NONE
         own = taker.account_id
         step = st.step
-        quote_left = quote_qty
         quote_mode = quote_qty is not None
+        quote_left = ZERO if quote_qty is None else quote_qty  # read in quote mode only
         stopped_by_stp = False
         no_liquidity = False
         batch.agg = None
         batch.last_taker_event = -1
         while True:
             if quote_mode:
-                if quote_left <= 0:  # type: ignore[operator]
+                if quote_left <= 0:
                     break
             elif taker.leaves <= 0:
                 break
@@ -878,7 +885,7 @@ class MatchingEngine:
                 del side_map[price]
                 continue
             if quote_mode:
-                qty = _floor_step(quote_left / price, step)  # type: ignore[operator]
+                qty = _floor_step(quote_left / price, step)
                 if qty <= 0:
                     break
                 if maker.display < qty:
@@ -890,7 +897,7 @@ class MatchingEngine:
                 if stopped_by_stp:
                     break
                 if quote_mode and decremented:
-                    quote_left -= qty * price  # type: ignore[operator]
+                    quote_left -= qty * price
                 continue
             if is_buy and not has_limit and not quote_mode and qty * price > taker.locked:
                 # Safety net: never spend more than the order locked (it locked the walk cost).
@@ -899,7 +906,7 @@ class MatchingEngine:
                     break
             self._fill(batch, st, taker, maker, level, price, qty)
             if quote_mode:
-                quote_left -= qty * price  # type: ignore[operator]
+                quote_left -= qty * price
                 taker.orig_qty = taker.executed_qty
         self._close_agg(batch, st)
         if stopped_by_stp:
@@ -1536,22 +1543,21 @@ class MatchingEngine:
     ) -> Order:
         """One order, any status (-2013 when unknown)."""
         self.state(symbol)
-        if order_id is None and orig_client_order_id is None:
-            raise EngineError(
-                errorcodes.PARAM_EITHER_REQUIRED,
-                errorcodes.PARAM_EITHER_REQUIRED.msg("orderId", "origClientOrderId"),
-            )
-        index = self._index[account_id]
-        if order_id is not None:
-            order = index.by_id.get(symbol, {}).get(order_id)
+        if order_id is None:
+            if orig_client_order_id is None:
+                raise EngineError(
+                    errorcodes.PARAM_EITHER_REQUIRED,
+                    errorcodes.PARAM_EITHER_REQUIRED.msg("orderId", "origClientOrderId"),
+                )
+            order = self._index[account_id].client_ids.get((symbol, orig_client_order_id))
             if order is None:
                 raise EngineError(errorcodes.NO_SUCH_ORDER)
-            if orig_client_order_id is not None and order.client_order_id != orig_client_order_id:
-                raise EngineError(errorcodes.CLIENT_ORDER_ID_INVALID)
             return order.snapshot()
-        order = index.client_ids.get((symbol, orig_client_order_id))  # type: ignore[arg-type]
+        order = self._index[account_id].by_id.get(symbol, {}).get(order_id)
         if order is None:
             raise EngineError(errorcodes.NO_SUCH_ORDER)
+        if orig_client_order_id is not None and order.client_order_id != orig_client_order_id:
+            raise EngineError(errorcodes.CLIENT_ORDER_ID_INVALID)
         return order.snapshot()
 
     def open_orders(self, account_id: str, symbol: str | None) -> list[Order]:
