@@ -3,7 +3,6 @@ latency, and the /sim/v1 control API."""
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -11,9 +10,7 @@ import requests
 
 from binance import errorcodes
 from binance.sim import _handlers
-
-#: Deadline scale for slow machines (the suite's BINANCE_TEST_TIMEOUT_SCALE).
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
+from waiting import TIMEOUT_SCALE as SCALE
 
 BUY_LIMIT = {
     "symbol": "BTCUSDT",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
 import aiohttp
@@ -10,9 +9,7 @@ import pytest
 import requests
 
 from binance.sim import LocalExchange
-
-#: Deadline scale for slow machines (the suite's BINANCE_TEST_TIMEOUT_SCALE).
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
+from waiting import TIMEOUT_SCALE as SCALE
 
 
 def test_thread_mode_starts_serves_and_joins():

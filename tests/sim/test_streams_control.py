@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,8 +20,8 @@ import pytest
 
 from binance.sim import LocalExchange
 from binance.sim.market_streams import MarketStreams
+from waiting import TIMEOUT_SCALE as SCALE
 
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 10.0 * SCALE
 
 

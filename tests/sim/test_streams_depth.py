@@ -10,7 +10,6 @@ top levels whenever both carry the same update id.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -20,8 +19,8 @@ import orjson
 import pytest
 
 from binance.sim import LocalExchange
+from waiting import TIMEOUT_SCALE as SCALE
 
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 60.0 * SCALE
 SYMBOLS = ("btcusdt", "ethusdt", "bnbusdt", "ethbtc", "bnbbtc", "neobtc")
 TARGET_EVENTS = 2000

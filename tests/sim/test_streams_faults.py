@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -22,8 +21,8 @@ from binance.sim import LocalExchange
 from binance.sim._stream_faults import StreamFaults
 from binance.sim.market_streams import MarketStreams
 from binance.sim.ws_api import WsApi
+from waiting import TIMEOUT_SCALE as SCALE
 
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 10.0 * SCALE
 ABNORMAL = (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
 

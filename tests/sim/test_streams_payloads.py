@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,8 +20,8 @@ import pytest
 
 from binance.sim import LocalExchange
 from schemas_util import load_example
+from waiting import TIMEOUT_SCALE as SCALE
 
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 15.0 * SCALE
 
 

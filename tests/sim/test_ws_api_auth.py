@@ -11,7 +11,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -23,8 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from binance.sim import Credentials, LocalExchange
+from waiting import TIMEOUT_SCALE as SCALE
 
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 10.0 * SCALE
 
 

@@ -11,7 +11,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -24,8 +23,8 @@ from cryptography.hazmat.primitives import serialization
 
 from binance.sim import Credentials, LocalExchange
 from schemas_util import load_example
+from waiting import TIMEOUT_SCALE as SCALE
 
-SCALE = float(os.environ.get("BINANCE_TEST_TIMEOUT_SCALE", "1"))
 DEADLINE = 10.0 * SCALE
 #: executionReport fields Binance sends only when they apply (NOTES.md §11).
 CONDITIONAL = {
