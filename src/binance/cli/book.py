@@ -352,17 +352,6 @@ def _install_stop(stop: asyncio.Event) -> list[int]:
     return installed
 
 
-async def _clock_offset_ms(client: Any) -> int:
-    """This machine's clock minus the exchange's (round-trip midpoint of ``GET /api/v3/time``).
-
-    Also the first contact: an unreachable exchange fails here, before any stream is opened.
-    """
-    sent = time.time_ns() // 1_000_000
-    server = int((await client.get_server_time())["serverTime"])
-    received = time.time_ns() // 1_000_000
-    return (sent + received) // 2 - server
-
-
 class _Screen:
     """Where frames go: redrawn in place on a terminal, appended one after another elsewhere."""
 
@@ -408,7 +397,6 @@ class _BookView:
         conn: Connection,
         client: Any,
         manager: Any,
-        offset_ms: int,
         notes: _Notes,
         stop: asyncio.Event,
     ) -> None:
@@ -417,7 +405,6 @@ class _BookView:
         self.client = client
         self.manager = manager
         self.cache = manager.caches[args.symbol]
-        self.offset_ms = offset_ms
         self.notes = notes
         self.stop = stop
         self.wanted: int | None = 1 if args.once else args.frames
@@ -431,7 +418,7 @@ class _BookView:
 
     def frame(self) -> Any:
         """The book and its health now, read under the cache's lock (one consistent book)."""
-        now_ms = time.time_ns() // 1_000_000 - self.offset_ms
+        now_ms = self.client.timestamp_ms()  # the exchange's clock, as sync_clock measured it
         cache = self.cache
         with cache.lock:
             status = book_status(
@@ -513,12 +500,14 @@ async def _view(args: argparse.Namespace, conn: Connection, stop: asyncio.Event)
     library_log = logging.getLogger("binance")
     library_log.addHandler(notes)
     try:
-        offset_ms = await _clock_offset_ms(client)
+        # Measures the exchange's clock for the lag, and is the first contact: an unreachable
+        # exchange fails here, before any stream is opened.
+        await client.sync_clock()
         manager = AsyncDepthCacheManager(
             client, args.symbol, limit=args.snapshot_limit, use_decimal=True, update_speed_ms=100
         )
         async with manager:
-            view = _BookView(args, conn, client, manager, offset_ms, notes, stop)
+            view = _BookView(args, conn, client, manager, notes, stop)
             return await view.run()
     finally:
         library_log.removeHandler(notes)
