@@ -33,12 +33,21 @@ def wait_for(condition, what: str, timeout_s: float) -> None:
         time.sleep(0.02)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
-def test_interrupted_download_resumes_into_the_uninterrupted_file(sim, run_cli, tmp_path, sig):
+@pytest.mark.parametrize(
+    ("sig", "suffix"),
+    [(signal.SIGKILL, ".csv"), (signal.SIGINT, ".csv"), (signal.SIGKILL, ".parquet")],
+    ids=["SIGKILL", "SIGINT", "SIGKILL-parquet"],
+)
+def test_interrupted_download_resumes_into_the_uninterrupted_file(
+    sim, run_cli, tmp_path, sig, suffix
+):
     """Killed (or Ctrl-C) once FILE.partial has rows, the same command again finishes the
-    file, equal byte for byte to an uninterrupted download, with every minute exactly once."""
-    out = tmp_path / "eth.csv"
-    partial = tmp_path / "eth.csv.partial"
+    file, equal to an uninterrupted download (byte for byte for CSV, table for table for
+    Parquet), with every minute exactly once."""
+    if suffix == ".parquet":
+        pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / f"eth{suffix}"
+    partial = tmp_path / f"eth{suffix}.partial"
     argv = [SYMBOL, INTERVAL, START, END, "-o", str(out), "--base-url", sim.rest_url]
     # Slow the exchange's klines down so the download is surely still running when killed.
     sim.faults.set_latency(250, path="/api/v3/klines")
@@ -69,16 +78,18 @@ def test_interrupted_download_resumes_into_the_uninterrupted_file(sim, run_cli, 
     stdout, stderr = proc.communicate(timeout=120 * TIMEOUT_SCALE)
     assert proc.returncode == 0, stderr
     assert f"resumed after {kept:,} rows" in stdout
-    assert not partial.exists() and not (tmp_path / "eth.csv.partial.json").exists()
+    assert not partial.exists() and not (tmp_path / f"eth{suffix}.partial.json").exists()
 
-    lines = out.read_text().splitlines()
-    opens = [int(line.split(",", 1)[0]) for line in lines[1:]]
+    if suffix == ".parquet":
+        opens = [int(t.timestamp() * 1000) for t in pq.read_table(out)["open_time"].to_pylist()]
+    else:
+        opens = [int(line.split(",", 1)[0]) for line in out.read_text().splitlines()[1:]]
     assert len(opens) == EXPECTED_ROWS
     assert all(
         b - a == MINUTE for a, b in zip(opens, opens[1:], strict=False)
     )  # no repeat, no hole
 
-    reference = tmp_path / "reference.csv"
+    reference = tmp_path / f"reference{suffix}"
     status, _, err = run_cli(
         "klines",
         SYMBOL,
@@ -92,4 +103,7 @@ def test_interrupted_download_resumes_into_the_uninterrupted_file(sim, run_cli, 
         sim.rest_url,
     )
     assert status == 0, err
-    assert out.read_bytes() == reference.read_bytes()
+    if suffix == ".parquet":
+        assert pq.read_table(out).equals(pq.read_table(reference))
+    else:
+        assert out.read_bytes() == reference.read_bytes()
