@@ -9,6 +9,9 @@ The governor keeps, per limit, the server's last reported count for the current 
 weight of requests in flight. `Governor.try_acquire` reserves weight for one request or answers
 how many seconds to wait: until the window rolls over (plus a pad for clock error) or until a
 ``Retry-After`` has passed. `Governor.release` replaces the reservation with the server's count.
+`Governor.delay_for` asks the same question without reserving anything, for callers that queue
+their own work (the depth cache managers hold snapshots back in their own queue, so that a
+resync asked for meanwhile can still go first).
 Limits start at Binance's documented values and are replaced by the live ones from any
 ``exchangeInfo`` answer (``rateLimits``) or 429 message the clients see.
 
@@ -81,20 +84,26 @@ class _Bucket:
     used: int = 0  # the server's count for window_start (or our local charge when unknown)
     reserved: int = 0  # weight of requests in flight
 
-    def roll(self, now_ms: int, pad_ms: int) -> None:
+    def _window(self, now_ms: int, pad_ms: int) -> tuple[int, int]:
+        """``(window start, count in it)`` at ``now_ms``, without changing anything."""
         # A window is over once the server's clock is surely past its end: our estimate of
         # the server's time may be early by up to pad_ms.
         start = (now_ms - pad_ms) // self.interval_ms * self.interval_ms
         if start > self.window_start:
-            self.window_start = start
-            self.used = 0
+            return start, 0
+        return self.window_start, self.used
+
+    def roll(self, now_ms: int, pad_ms: int) -> None:
+        self.window_start, self.used = self._window(now_ms, pad_ms)
 
     def wait_ms(self, amount: int, now_ms: int, pad_ms: int) -> int:
-        if self.used + self.reserved + amount <= self.limit:
+        """Milliseconds until ``amount`` fits (0: now); read-only, rolls over by itself."""
+        window_start, used = self._window(now_ms, pad_ms)
+        if used + self.reserved + amount <= self.limit:
             return 0
-        if self.used + self.reserved == 0:
+        if used + self.reserved == 0:
             return 0  # a single request heavier than the limit: it can only go alone
-        return self.window_start + self.interval_ms + pad_ms - now_ms
+        return window_start + self.interval_ms + pad_ms - now_ms
 
 
 class _Discover:
@@ -233,9 +242,7 @@ class Governor:
             if now_ms is not None:
                 # The same roll-over rule as try_acquire (our clock may be early by pad_ms),
                 # so this is the budget the governor acts on.
-                start = (now_ms - self.pad_ms) // bucket.interval_ms * bucket.interval_ms
-                if start > bucket.window_start:
-                    used = 0  # the minute of the last answer is over
+                _, used = bucket._window(now_ms, self.pad_ms)
             return used + bucket.reserved, limit
 
     # -- reserve / release -------------------------------------------------------------------------
@@ -277,22 +284,7 @@ class Governor:
                     self._discovering = True
                     return DISCOVER
                 return 0.02
-            wanted: list[tuple[_Bucket, int]] = []
-            if sapi:
-                kind = SAPI_UID if uid_weight else SAPI_IP
-                buckets = self._account(account) if uid_weight else self._ip
-                wanted.append((self._bucket(buckets, (kind, 60 * _SECOND)), weight))
-            else:
-                for bucket in self._ip.values():
-                    if bucket.kind == enums.RATE_LIMITER_REQUEST_WEIGHT:
-                        wanted.append((bucket, weight))
-            for bucket in self._ip.values():
-                if bucket.kind == enums.RATE_LIMITER_RAW_REQUESTS:
-                    wanted.append((bucket, 1))
-            if orders:
-                for bucket in self._account(account).values():
-                    if bucket.kind == enums.RATE_LIMITER_ORDERS:
-                        wanted.append((bucket, orders))
+            wanted = self._wanted(weight, sapi, uid_weight, orders, account)
             wait = 0
             for bucket, amount in wanted:
                 bucket.roll(now_ms, self.pad_ms)
@@ -305,6 +297,58 @@ class Governor:
                 bucket.reserved += amount
                 ticket.charges.append((bucket, amount, bucket.window_start))
             return ticket
+
+    def delay_for(
+        self,
+        now_ms: int,
+        *,
+        weight: int,
+        sapi: bool = False,
+        uid_weight: bool = False,
+        orders: int = 0,
+        account: str | None = None,
+    ) -> float:
+        """Seconds until a request would get budget (0.0: it would now), reserving nothing.
+
+        The wait `try_acquire` would answer for the same arguments (a ``Retry-After`` block, or
+        the roll-over of every window the request does not fit in), as the counts stand now.
+        Nothing is reserved or counted, so the answer is advice: requests of others may take
+        the room meanwhile, and the request itself still goes through `try_acquire`. The
+        limit-discovery rule (`DISCOVER`) concerns the request's sender and is left out.
+
+        Args:
+            now_ms: the server's time (estimated).
+            weight, sapi, uid_weight, orders, account: as for `try_acquire`.
+        """
+        with self._lock:
+            if now_ms < self._blocked_until:
+                return (self._blocked_until - now_ms) / 1000
+            wait = 0
+            for bucket, amount in self._wanted(weight, sapi, uid_weight, orders, account):
+                wait = max(wait, bucket.wait_ms(amount, now_ms, self.pad_ms))
+            return wait / 1000
+
+    def _wanted(
+        self, weight: int, sapi: bool, uid_weight: bool, orders: int, account: str | None
+    ) -> list[tuple[_Bucket, int]]:
+        """The buckets one request draws on, with the amount it draws on each."""
+        wanted: list[tuple[_Bucket, int]] = []
+        if sapi:
+            kind = SAPI_UID if uid_weight else SAPI_IP
+            buckets = self._account(account) if uid_weight else self._ip
+            wanted.append((self._bucket(buckets, (kind, 60 * _SECOND)), weight))
+        else:
+            for bucket in self._ip.values():
+                if bucket.kind == enums.RATE_LIMITER_REQUEST_WEIGHT:
+                    wanted.append((bucket, weight))
+        for bucket in self._ip.values():
+            if bucket.kind == enums.RATE_LIMITER_RAW_REQUESTS:
+                wanted.append((bucket, 1))
+        if orders:
+            for bucket in self._account(account).values():
+                if bucket.kind == enums.RATE_LIMITER_ORDERS:
+                    wanted.append((bucket, orders))
+        return wanted
 
     def _account(self, account: str | None) -> dict[LimitKey, _Bucket]:
         key = account or ""

@@ -15,22 +15,26 @@ The sequencing (NOTES.md section 10: buffer, snapshot, drop stale events, check 
 resync on a gap) is `binance._depthsync.DepthSync`, one per symbol. This module only carries
 messages between it, the streams and the client, and decides *when* to fetch snapshots: at most
 one in flight per symbol, symbols without a book first, refreshes last, failures retried with
-backoff. The client's own governor decides *whether* a request may go now (NOTES.md section 3),
-so a hundred symbols starting at once queue instead of earning a 429.
+backoff, and books checked after a reconnect (the stream layer says so in-band). The client's
+governor says *how long* until a snapshot's weight fits (NOTES.md section 3), so a hundred
+symbols starting at once queue instead of earning a 429.
 
-This module must not import the simulator. The stream modules are imported when a manager is
-built, so ``DepthCache`` alone stays light.
+This module must not import the simulator. The stream connections (``_streams.conn``,
+``streams``, ``websockets``) are imported when a manager is built, so ``DepthCache`` alone stays
+light (``_streams.rules`` is plain Python).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import enum
 import functools
 import inspect
 import itertools
 import logging
+import math
 import threading
 import time
 import zlib
@@ -41,6 +45,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from binance._depthsync import Applied, DepthSync, NeedSnapshot, Resync, SyncState
+from binance._streams.rules import STATUS_RECONNECTED, STATUS_SUBSCRIBED
 from binance.orderbook import Level, OrderBook
 
 if TYPE_CHECKING:
@@ -68,8 +73,6 @@ DEFAULT_LIMIT = 1000
 DEFAULT_REFRESH_INTERVAL = 1800
 #: Transitions remembered per cache.
 _TRANSITIONS_KEPT = 64
-#: Longest sleep of a snapshot worker between checks of timers (refresh, quiet, reconnects).
-_TICK_S = 0.5
 #: Seconds to wait for threads and tasks when closing.
 _CLOSE_TIMEOUT_S = 30.0
 
@@ -152,6 +155,7 @@ class DepthCache:
         """Why the cache stopped for good (state STOPPED after a failure), else None."""
         self._state = DepthCacheState.SYNCING
         self._sync: DepthSync | None = None
+        self._reconnects = 0
 
     # -- the seed's interface -----------------------------------------------------------------
     def add_bid(self, bid: Sequence[Any]) -> None:
@@ -257,7 +261,7 @@ class DepthCache:
         Keys: ``events_applied``, ``events_ignored`` (duplicates and events older than a
         snapshot), ``snapshots_applied``, ``resyncs``, ``refresh_mismatches`` (refreshes whose
         rebuilt book differed from the live one: should stay 0), ``last_resync_reason``,
-        ``buffered``.
+        ``buffered``, ``reconnects`` (stream reconnects the book was checked after).
         """
         sync = self._sync
         if sync is None:
@@ -271,6 +275,7 @@ class DepthCache:
                 "refresh_mismatches": sync.refresh_mismatches,
                 "last_resync_reason": sync.last_resync_reason,
                 "buffered": sync.buffered,
+                "reconnects": self._reconnects,
             }
 
     def __repr__(self) -> str:
@@ -289,6 +294,12 @@ _NOTIFY = 2  # the book changed: call back with the cache
 _DISCARDED = 4  # the book was discarded (resync)
 _STOPPED = 8  # the cache stopped for good
 _TRANSITION = 16  # the state changed (wake waiters)
+_LIVE = 32  # the stream is live: the quiet timer may start
+_RECONNECTED = 64  # the stream reconnected: the book must be verified
+#: Flags the scheduler acts on (`_Core.after`); the others are the driver's callbacks.
+_SCHEDULE = _WANT | _TRANSITION | _LIVE | _RECONNECTED
+#: Flags that call the user back with the cache.
+_CALLBACK = _NOTIFY | _DISCARDED | _STOPPED
 
 # Snapshot priorities: lower goes first.
 _PRIO_BOOK = 0  # the symbol has no book
@@ -301,6 +312,12 @@ class _Feed:
 
     The driver calls `on_message` / `on_snapshot` / `begin_fetch` / `stop` holding
     ``cache.lock``; each returns ``(flags, priority)`` telling the driver what to do.
+
+    Reconnects (NOTES.md §10): diffs sent while a connection was down are lost, and the stream
+    layer says so in-band with a ``reconnected`` status event. From then on the book is
+    *unverified* until either the next diff is applied (its ``U <= id + 1`` proves nothing was
+    lost; a gap resyncs at once) or a snapshot fetched after the event rebuilds it; a symbol
+    that stays quiet gets that snapshot from the scheduler's verify timer.
     """
 
     def __init__(
@@ -331,11 +348,16 @@ class _Feed:
         self.verify_at: float | None = None  # a reconnect happened: verify then if still quiet
         self.failures = 0  # consecutive failed snapshot fetches
         self.stopped = False
+        # Reconnect bookkeeping (the cache lock guards these).
+        self.unverified = False  # diffs may have been lost in a reconnect: see the class doc
+        self._reconnects = 0  # reconnected status events seen
+        self._fetch_reconnects = 0  # _reconnects when the snapshot under way was asked for
         self._record(DepthCacheState.SYNCING, "start", time.monotonic())
 
     # -- inputs ---------------------------------------------------------------------------------
     def on_message(self, msg: Mapping[str, Any], now: float) -> tuple[int, int]:
-        """A message from the depth stream: a diff, a gap event or the socket's error event."""
+        """A message from the depth stream: a diff, a gap event, a status event (subscribed,
+        reconnected) or the socket's error event."""
         if self.stopped:
             return 0, 0
         data = msg.get("data")
@@ -343,7 +365,6 @@ class _Feed:
             data = msg  # a bare payload (raw stream), not a combined {"stream", "data"} frame
         kind = data.get("e")
         if kind == "depthUpdate":
-            self.verify_at = None  # events flow again: the U/u check settles any reconnect gap
             try:
                 action = self.sync.on_event(data)
             except ValueError as exc:  # an event without U/u, or for another symbol
@@ -356,6 +377,10 @@ class _Feed:
                 cache = self.cache  # the hot path: one more event applied to a synced book
                 cache.last_update_id = action.last_update_id
                 cache.update_time = action.event_time
+                if self.unverified:
+                    # NOTES.md §10: a diff from after the reconnect continues the book, so
+                    # nothing was lost (a gap would have resynced instead).
+                    self.unverified = False
                 return _NOTIFY, 0
             return self._settle(action, now)
         if kind == "gap":
@@ -364,6 +389,14 @@ class _Feed:
             self.sync.reset(reason)
             self.sync.request_refresh()
             return self._settle(Resync(self.symbol, reason), now)
+        if kind == STATUS_RECONNECTED:
+            # docs/streams.md: diffs sent while the connection was down are lost, silently.
+            self._reconnects += 1
+            self.cache._reconnects = self._reconnects
+            self.unverified = True
+            return _RECONNECTED, 0
+        if kind == STATUS_SUBSCRIBED:
+            return _LIVE, 0
         if kind == "error":
             return self.stop(f"stream failed: {data.get('m')}", now, _stream_error(data))
         return 0, 0
@@ -373,6 +406,7 @@ class _Feed:
         the feed stopped meanwhile."""
         if self.stopped:
             return False
+        self._fetch_reconnects = self._reconnects
         self.sync.request_refresh()
         return True
 
@@ -380,11 +414,16 @@ class _Feed:
         """A REST snapshot (``GET /api/v3/depth``) arrived."""
         if self.stopped:
             return 0, 0
-        self.failures = 0
         was_synced = self.sync.state is SyncState.SYNCED
-        action = self.sync.on_snapshot(snapshot)
+        action = self.sync.on_snapshot(snapshot)  # ValueError: not a snapshot
+        self.failures = 0
         flags, priority = self._settle(action, now)
-        if was_synced and self.sync.state is SyncState.SYNCED and not flags & _WANT:
+        synced = self.sync.state is SyncState.SYNCED
+        if synced and self._fetch_reconnects == self._reconnects:
+            # Asked for after the last reconnect (the stream was live again by then): the
+            # book is the snapshot plus every diff since, whatever the outage lost.
+            self.unverified = False
+        if was_synced and synced and not flags & _WANT:
             self._schedule_refresh(now)  # a refresh completed
         return flags, priority
 
@@ -393,6 +432,7 @@ class _Feed:
         if self.stopped:
             return 0, 0
         self.stopped = True
+        self.unverified = False
         self.sync.reset(reason)
         cache = self.cache
         cache.error = error
@@ -431,6 +471,11 @@ class _Feed:
                 flags |= _DISCARDED
                 log.info("%s: book discarded: %s", self.symbol, action.reason)
         return flags, priority
+
+    def next_timer(self) -> float:
+        """The earliest of this feed's refresh and verify timers (infinity: none)."""
+        timers = [t for t in (self.refresh_at, self.verify_at) if t is not None]
+        return min(timers, default=math.inf)
 
     def _schedule_refresh(self, now: float) -> None:
         interval = self.refresh_interval
@@ -509,27 +554,27 @@ def _snapshot_weight(limit: int) -> int:
 
 
 def _governor_budget(client: Any) -> Callable[[int], float] | None:
-    """``weight -> seconds to wait`` from the client's weight governor (None without one).
+    """``weight -> seconds until the client's weight governor has room for it`` (None without
+    a governor).
 
-    It reserves and at once hands back the weight (`Governor.try_acquire`, `Governor.cancel`):
-    a question, not a reservation; the client reserves again when it sends. Before the
-    governor knows the live limits it is not asked (the client's first request finds them).
+    A question, not a reservation (`Governor.delay_for`): the client reserves the weight when it
+    sends. Asked on the client's estimate of the server's clock (``timestamp_ms``) when it has
+    one, as the client's own requests are.
     """
-    governor = getattr(client, "governor", None)
-    if governor is None or not hasattr(governor, "try_acquire"):
+    delay_for = getattr(getattr(client, "governor", None), "delay_for", None)
+    if not callable(delay_for):
         return None
+    clock = getattr(client, "timestamp_ms", None)
+    now_ms: Callable[[], int] = clock if callable(clock) else _wall_ms
 
     def budget(weight: int) -> float:
-        if not getattr(governor, "confirmed", False):
-            return 0.0
-        got = governor.try_acquire(time.time_ns() // 1_000_000, weight=weight)
-        if isinstance(got, (int, float)):
-            return float(got)
-        if hasattr(got, "charges"):
-            governor.cancel(got)
-        return 0.0
+        return float(delay_for(now_ms(), weight=weight))
 
     return budget
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 def _backoff_s(failures: int) -> float:
@@ -554,8 +599,17 @@ def _is_fatal(exc: BaseException) -> bool:
 
 
 class _Core:
-    """Everything both drivers share: the feeds, the snapshot queue and the timers. No I/O;
-    the driver holds its scheduler lock around every call and the cache lock where noted."""
+    """Everything both drivers share: the feeds, the snapshot queue, the timers and the steps
+    of a snapshot fetch. No I/O: the drivers read the streams, call the client and sleep.
+
+    Locks: ``lock`` is the driver's scheduler lock (a ``threading.Condition`` for the thread
+    managers, nothing for asyncio) and ``wake`` wakes its snapshot workers; both are called
+    here. The scheduler lock is taken before a cache lock, never after. `next_job` and
+    `sleep_for` are called holding ``lock``; the other public methods take what they need.
+
+    Timers (quiet start, verification after a reconnect, refresh) are exact: `sleep_for` says
+    how long until the next one, or None when only a `wake` can bring work.
+    """
 
     def __init__(
         self,
@@ -569,6 +623,8 @@ class _Core:
         quiet_snapshot_s: float,
         verify_after_reconnect_s: float | None,
         max_buffer: int,
+        lock: contextlib.AbstractContextManager[Any] | None = None,
+        wake: Callable[[], Any] | None = None,
     ) -> None:
         from binance._streams import rules
 
@@ -592,14 +648,16 @@ class _Core:
                 refresh_interval=refresh_interval,
                 max_buffer=max_buffer,
             )
-        self.by_stream = {feed.stream: feed for feed in self.feeds.values()}
         self.queue = _SnapshotQueue(max_in_flight or min(4, len(self.feeds)))
         self.quiet_snapshot_s = quiet_snapshot_s
         self.verify_after_reconnect_s = verify_after_reconnect_s
         self.weight = _snapshot_weight(limit)
         """Request weight of one snapshot (NOTES.md §10: 1000 levels cost 50, 5000 cost 250)."""
-        self._reconnects: dict[Any, int] = {}
-        self._next_tick = 0.0
+        self.lock: contextlib.AbstractContextManager[Any] = (
+            lock if lock is not None else contextlib.nullcontext()
+        )
+        self.wake: Callable[[], Any] = wake if wake is not None else _nothing
+        self._next_tick = 0.0  # the earliest timer of any feed: look at them all then
         self._budget_at = 0.0  # the governor said: no budget for a snapshot before then
 
     def feed(self, symbol: str) -> _Feed:
@@ -612,23 +670,39 @@ class _Core:
         feed.requested = True
         self.queue.want(feed, priority, not_before)
 
-    def next_job(
-        self,
-        now: float,
-        connections: Callable[[], Iterable[Any] | None],
-        budget: Callable[[int], float] | None = None,
-    ) -> tuple[_Feed, int] | None:
-        """The next snapshot to fetch, or None (then sleep `sleep_for`).
+    # -- what a stream message asked for -------------------------------------------------------
+    def after(self, feed: _Feed, flags: int, priority: int, now: float) -> None:
+        """Act on the `_SCHEDULE` part of a feed step's ``flags`` and wake the workers."""
+        with self.lock:
+            if flags & _WANT:
+                self.want(feed, priority)
+            if flags & _LIVE and not feed.requested and feed.quiet_at is None:
+                # A quiet symbol sends no event to trigger the first snapshot: ask anyway once
+                # its stream has been live for a while. Too early would only cost weight: the
+                # stream is live, so a later diff is checked against that snapshot.
+                feed.quiet_at = now + self.quiet_snapshot_s
+                self._next_tick = min(self._next_tick, feed.quiet_at)
+            if flags & _RECONNECTED and self.verify_after_reconnect_s is not None:
+                # The next diff settles it (_Feed); a symbol that stays quiet until then gets
+                # a snapshot to check its book against.
+                due = now + self.verify_after_reconnect_s
+                if feed.verify_at is None:
+                    feed.verify_at = due
+                self._next_tick = min(self._next_tick, feed.verify_at)
+            self.wake()
+
+    # -- choosing and running snapshot fetches ----------------------------------------------------
+    def next_job(self, now: float, budget: Callable[[int], float] | None = None) -> _Feed | None:
+        """The next symbol to fetch a snapshot for, or None (then sleep `sleep_for`).
 
         Args:
             now: monotonic seconds.
-            connections: gives the stream connections (None while there are none yet).
             budget: seconds until the client's governor has room for a snapshot's weight.
                 While it has none, the queue holds every request: waiting here rather than
                 inside the client lets a resync that comes meanwhile go first.
         """
         if now >= self._next_tick:
-            self._tick(now, connections)
+            self._tick(now)
         due = self.queue.next_due()
         if due is None or due > now or now < self._budget_at:
             return None
@@ -637,20 +711,62 @@ class _Core:
             if wait > 0:
                 self._budget_at = now + wait
                 return None
-        return self.queue.pop(now)
+        job = self.queue.pop(now)
+        return None if job is None else job[0]
 
-    def sleep_for(self, now: float) -> float:
+    def sleep_for(self, now: float) -> float | None:
+        """Seconds until `next_job` may have something (None: not before a `wake`)."""
+        until = self._next_tick
         due = self.queue.next_due()
-        until = self._next_tick if due is None else min(max(due, self._budget_at), self._next_tick)
-        return min(_TICK_S, max(0.001, until - now))
+        if due is not None:
+            until = min(until, max(due, self._budget_at))
+        if until == math.inf:
+            return None
+        return max(0.001, until - now)
+
+    def begin(self, feed: _Feed) -> bool:
+        """A worker took ``feed``'s job: True to fetch its snapshot now."""
+        with feed.cache.lock:
+            if feed.begin_fetch():
+                return True
+        with self.lock:  # stopped meanwhile
+            self.queue.done(feed)
+            self.wake()
+        return False
+
+    def end(self, feed: _Feed, outcome: Any, now: float) -> int:
+        """The fetch `begin` allowed ended with ``outcome``: the snapshot, or the exception the
+        client raised. Returns the `_CALLBACK` flags for the driver to call back with."""
+        flags = priority = 0
+        if not isinstance(outcome, BaseException):
+            try:
+                with feed.cache.lock:
+                    flags, priority = feed.on_snapshot(outcome, now)
+            except Exception as exc:  # not a snapshot: as if the request had failed
+                outcome = exc
+        with self.lock:
+            if isinstance(outcome, BaseException):
+                with feed.cache.lock:
+                    flags, priority = self.failed(feed, outcome, now)
+            else:
+                self.fetched(feed, flags, priority, now)
+            self.wake()
+        return flags & _CALLBACK
+
+    def abandon(self, feed: _Feed) -> None:
+        """The fetch `begin` allowed was cancelled (the manager is closing)."""
+        with self.lock:
+            self.queue.done(feed)
 
     def fetched(self, feed: _Feed, flags: int, priority: int, now: float) -> None:
-        """A fetch ended (with ``flags`` from `_Feed.on_snapshot` or a failure)."""
+        """A snapshot was applied with ``flags`` from `_Feed.on_snapshot`."""
         self.queue.done(feed)
         if flags & _WANT:
             self.want(feed, priority)
-        if feed.refresh_at is not None and feed.refresh_at < self._next_tick:
-            self._next_tick = feed.refresh_at  # a new refresh timer: look at it in time
+        if not feed.unverified:
+            feed.verify_at = None  # this snapshot (or a diff meanwhile) verified the book
+        # A new refresh timer, or a verification still due: look at the timers in time.
+        self._next_tick = min(self._next_tick, feed.next_timer())
 
     def failed(self, feed: _Feed, exc: BaseException, now: float) -> tuple[int, int]:
         """A fetch raised: stop the feed if retrying cannot help, else retry with backoff.
@@ -665,35 +781,32 @@ class _Core:
         self.want(feed, _PRIO_BOOK if not feed.cache.synced else _PRIO_REFRESH, now + delay)
         return 0, 0
 
-    def _tick(self, now: float, connections: Callable[[], Iterable[Any] | None]) -> None:
-        conns = connections()
-        if conns is not None and self.verify_after_reconnect_s is not None:
-            self._watch_reconnects(conns, now)
-        next_at = now + _TICK_S
+    def _tick(self, now: float) -> None:
+        """Queue every feed whose timer is due; note when the next one is."""
+        next_at = math.inf
         queue = self.queue
         for feed in self.feeds.values():
             if feed.stopped or feed in queue:
-                continue
+                continue  # `fetched` looks at its timers again when its snapshot is in
             if not feed.requested:
-                # A quiet symbol sends no event to trigger the first snapshot: ask anyway once
-                # its stream has had time to go live. Too early is only wasted weight, never a
-                # wrong book (the first event then shows a gap and a resync follows).
-                if conns is None:
-                    continue
                 if feed.quiet_at is None:
-                    feed.quiet_at = now + self.quiet_snapshot_s
+                    continue  # its stream is not live yet
                 if now >= feed.quiet_at:
                     self.want(feed, _PRIO_BOOK)
-                    continue
-                next_at = min(next_at, feed.quiet_at)
-            if not feed.cache.synced:
+                else:
+                    next_at = min(next_at, feed.quiet_at)
                 continue
+            if not feed.cache.synced:
+                continue  # a snapshot is on its way; `fetched` looks again
             if feed.verify_at is not None:
-                if now >= feed.verify_at:
+                if not feed.unverified:
+                    feed.verify_at = None  # a diff settled it
+                elif now >= feed.verify_at:
                     feed.verify_at = None
                     self.want(feed, _PRIO_VERIFY)
                     continue
-                next_at = min(next_at, feed.verify_at)
+                else:
+                    next_at = min(next_at, feed.verify_at)
             if feed.refresh_at is not None:
                 if now >= feed.refresh_at:
                     feed.refresh_at = None
@@ -702,25 +815,9 @@ class _Core:
                 next_at = min(next_at, feed.refresh_at)
         self._next_tick = next_at
 
-    def _watch_reconnects(self, connections: Iterable[Any], now: float) -> None:
-        # A reconnect loses the events sent while it lasted, and no gap event says so
-        # (docs/streams.md). The first diff after it shows the gap (U > id + 1); a symbol that
-        # stays quiet gets a verifying snapshot after verify_after_reconnect_s instead.
-        seen: dict[Any, int] = {}
-        try:
-            for conn in connections:
-                count = int(getattr(conn, "reconnects", 0))
-                seen[conn] = count
-                before = self._reconnects.get(conn)
-                if before is not None and count > before:
-                    due = now + (self.verify_after_reconnect_s or 0.0)
-                    for stream in conn.streams:
-                        feed = self.by_stream.get(stream)
-                        if feed is not None and feed.cache.synced:
-                            feed.verify_at = due
-        except RuntimeError:  # the connection set changed while we looked: next tick
-            return
-        self._reconnects = seen
+
+def _nothing() -> None:
+    return None
 
 
 def _call_back(callback: Callable[[Any], Any] | None, value: Any) -> Any:
@@ -776,9 +873,11 @@ class MultiDepthCacheManager:
             other sockets too); by default the manager starts its own and closes it.
         stream_config: knobs for the socket manager it creates (`StreamConfig`).
         max_snapshots_in_flight: snapshot requests at once (default: up to 4).
-        quiet_snapshot_s: fetch a first snapshot after this long even if no event came.
-        verify_after_reconnect_s: after a reconnect, a symbol that sent no event within this
-            long gets a verifying snapshot (None: rely on the next event's ``U``/``u`` only).
+        quiet_snapshot_s: fetch a first snapshot this long after the stream is live, even if
+            no event came.
+        verify_after_reconnect_s: after a reconnect (reported in-band by the stream layer), a
+            symbol whose next diff has not yet shown the book intact within this long gets a
+            verifying snapshot (0: at once; None: rely on the next event's ``U``/``u`` only).
         max_buffer: events kept per symbol while waiting for its snapshot.
     """
 
@@ -803,6 +902,7 @@ class MultiDepthCacheManager:
 
         self._client = client
         self._callback = callback
+        self._cond = threading.Condition()  # the scheduler lock; taken before any cache lock
         self._core = _Core(
             symbols,
             limit=limit,
@@ -813,12 +913,13 @@ class MultiDepthCacheManager:
             quiet_snapshot_s=quiet_snapshot_s,
             verify_after_reconnect_s=verify_after_reconnect_s,
             max_buffer=max_buffer,
+            lock=self._cond,
+            wake=self._cond.notify_all,
         )
         self.refresh_interval = refresh_interval
         """Seconds between refreshes of each book (0 or None: never)."""
         self.limit = limit
         """Snapshot depth asked for."""
-        self._cond = threading.Condition()  # the scheduler lock; taken before any cache lock
         self._callback_lock = threading.RLock()
         self._local = threading.local()
         self._closed = False
@@ -882,14 +983,14 @@ class MultiDepthCacheManager:
         feeds = [self._core.feed(s) for s in symbols] if symbols is not None else None
         targets = feeds if feeds is not None else list(self._core.feeds.values())
         end = None if timeout is None else time.monotonic() + timeout
-        with self._cond:
+        with self._cond:  # every state change notifies it
             while True:
                 if all(f.cache.synced for f in targets):
                     return True
                 if any(f.stopped for f in targets):
                     return False
-                left = _TICK_S if end is None else min(_TICK_S, end - time.monotonic())
-                if left <= 0:
+                left = None if end is None else end - time.monotonic()
+                if left is not None and left <= 0:
                     return False
                 self._cond.wait(left)
 
@@ -909,9 +1010,11 @@ class MultiDepthCacheManager:
             for key in self._conn_keys.values():
                 self._bm.stop_socket(key)
         now = time.monotonic()
-        for feed in self._core.feeds.values():
-            with feed.cache.lock:
-                feed.stop("closed", now)
+        with self._cond:
+            for feed in self._core.feeds.values():
+                with feed.cache.lock:
+                    feed.stop("closed", now)
+            self._cond.notify_all()  # wait_synced: they stopped
         if not getattr(self._local, "in_callback", False):
             current = threading.current_thread()
             for worker in self._workers:
@@ -932,11 +1035,15 @@ class MultiDepthCacheManager:
     def _start_socket(self, feed: _Feed) -> None:
         handler = functools.partial(self._on_message, feed)
         # A multiplex socket of one stream: its key ("streams=<name>") leaves the plain depth
-        # socket's key free for the user's own sockets on a shared manager.
-        key = self._bm.start_multiplex_socket([feed.stream], handler)
+        # socket's key free for the user's own sockets on a shared manager. Status events say
+        # when the stream is live and when it reconnected (diffs lost: verify, NOTES.md §10).
+        key = self._bm.start_multiplex_socket([feed.stream], handler, status_events=True)
         if key is False:
             key = self._bm.start_depth_socket(
-                feed.symbol, handler, update_speed_ms=self._core.update_speed_ms
+                feed.symbol,
+                handler,
+                update_speed_ms=self._core.update_speed_ms,
+                status_events=True,
             )
             if key is False or key != feed.stream:
                 raise ValueError(f"{feed.stream} already has a depth cache on this socket manager")
@@ -952,12 +1059,9 @@ class MultiDepthCacheManager:
             self._after(feed, flags, priority)
 
     def _after(self, feed: _Feed, flags: int, priority: int) -> None:
-        if flags & (_WANT | _TRANSITION):
-            with self._cond:
-                if flags & _WANT:
-                    self._core.want(feed, priority)
-                self._cond.notify_all()
-        if flags & (_NOTIFY | _DISCARDED | _STOPPED):
+        if flags & _SCHEDULE:
+            self._core.after(feed, flags, priority, time.monotonic())
+        if flags & _CALLBACK:
             self._deliver(feed, flags)
 
     def _value_for_callback(self, feed: _Feed, flags: int) -> DepthCache | None:
@@ -984,15 +1088,6 @@ class MultiDepthCacheManager:
         finally:
             lock.release()
 
-    def _connections(self) -> list[Any] | None:
-        pool = self._bm.pool
-        if pool is None:
-            return None
-        try:
-            return list(pool.connections)
-        except RuntimeError:
-            return []
-
     def _work(self) -> None:
         cond = self._cond
         core = self._core
@@ -1002,37 +1097,27 @@ class MultiDepthCacheManager:
                     if self._closed:
                         return
                     now = time.monotonic()
-                    job = core.next_job(now, self._connections, self._budget)
-                    if job is not None:
+                    feed = core.next_job(now, self._budget)
+                    if feed is not None:
                         break
                     cond.wait(core.sleep_for(now))
-            self._fetch(job[0])
+            self._fetch(feed)
 
     def _fetch(self, feed: _Feed) -> None:
-        with feed.cache.lock:
-            go = feed.begin_fetch()
-        flags = priority = 0
-        if go:
-            try:
-                snapshot = self._client.get_order_book(symbol=feed.symbol, limit=feed.limit)
-                if inspect.isawaitable(snapshot):
-                    if inspect.iscoroutine(snapshot):
-                        snapshot.close()
-                    raise TypeError("an async client needs AsyncDepthCacheManager")
-                with feed.cache.lock:
-                    flags, priority = feed.on_snapshot(snapshot, time.monotonic())
-            except Exception as exc:
-                with self._cond:
-                    with feed.cache.lock:
-                        flags, priority = self._core.failed(feed, exc, time.monotonic())
-                    self._cond.notify_all()
-                if flags:
-                    self._deliver(feed, flags)
-                return
-        with self._cond:
-            self._core.fetched(feed, flags, priority, time.monotonic())
-            self._cond.notify_all()
-        if flags & (_NOTIFY | _DISCARDED | _STOPPED):
+        core = self._core
+        if not core.begin(feed):
+            return
+        outcome: Any
+        try:
+            outcome = self._client.get_order_book(symbol=feed.symbol, limit=feed.limit)
+            if inspect.isawaitable(outcome):
+                if inspect.iscoroutine(outcome):
+                    outcome.close()
+                raise TypeError("an async client needs AsyncDepthCacheManager")
+        except Exception as exc:
+            outcome = exc
+        flags = core.end(feed, outcome, time.monotonic())
+        if flags:
             self._deliver(feed, flags)
 
 
@@ -1198,6 +1283,7 @@ class AsyncDepthCacheManager:
             quiet_snapshot_s=quiet_snapshot_s,
             verify_after_reconnect_s=verify_after_reconnect_s,
             max_buffer=max_buffer,
+            wake=self._wake_workers,
         )
         self._update_speed_ms = update_speed_ms
         self._budget = _governor_budget(client)
@@ -1359,12 +1445,14 @@ class AsyncDepthCacheManager:
         return f"<{type(self).__name__} {len(self._core.feeds)} symbols {dict(states)}>"
 
     # -- internals ------------------------------------------------------------------------------
-    async def _after(self, feed: _Feed, flags: int, priority: int) -> None:
-        if flags & _WANT:
-            self._core.want(feed, priority)
-            assert self._wake is not None
+    def _wake_workers(self) -> None:
+        if self._wake is not None:
             self._wake.set()
-        if flags & (_NOTIFY | _DISCARDED | _STOPPED) and not self._closed:
+
+    async def _after(self, feed: _Feed, flags: int, priority: int) -> None:
+        if flags & _SCHEDULE:
+            self._core.after(feed, flags, priority, time.monotonic())
+        if flags & _CALLBACK and not self._closed:
             self._changed[feed] = None
             assert self._changed_event is not None
             self._changed_event.set()
@@ -1379,7 +1467,10 @@ class AsyncDepthCacheManager:
         from binance._streams.conn import ControlError, ReconnectError
 
         assert self._sm is not None
-        stream: Stream = self._sm.depth_socket(feed.symbol, update_speed_ms=self._update_speed_ms)
+        # Status events: a reconnect lost diffs, so the book must be verified (NOTES.md §10).
+        stream: Stream = self._sm.depth_socket(
+            feed.symbol, update_speed_ms=self._update_speed_ms, status_events=True
+        )
         try:
             try:
                 await stream.open()
@@ -1408,29 +1499,27 @@ class AsyncDepthCacheManager:
         finally:
             await stream.close()
 
-    def _connections(self) -> list[Any] | None:
-        if self._sm is None:
-            return None
-        try:
-            return list(self._sm.pool.connections)
-        except RuntimeError:  # the stream manager is closed
-            return None
-
     async def _work(self) -> None:
+        loop = asyncio.get_running_loop()
         core = self._core
         wake = self._wake
         assert wake is not None
-        while True:
+        while not self._closed:
             now = time.monotonic()
-            job = core.next_job(now, self._connections, self._budget)
-            if job is None:
+            feed = core.next_job(now, self._budget)
+            if feed is None:
                 wake.clear()
+                timeout = core.sleep_for(now)
+                # A timer rather than asyncio.wait_for: before Python 3.12, wait_for swallows a
+                # cancellation that races with the wake-up, and close() does both at once.
+                timer = None if timeout is None else loop.call_later(timeout, wake.set)
                 try:
-                    await asyncio.wait_for(wake.wait(), core.sleep_for(now))
-                except asyncio.TimeoutError:
-                    pass
+                    await wake.wait()
+                finally:
+                    if timer is not None:
+                        timer.cancel()
                 continue
-            await self._fetch(job[0])
+            await self._fetch(feed)
 
     async def _get_order_book(self, feed: _Feed) -> Any:
         getter = self._client.get_order_book
@@ -1447,28 +1536,20 @@ class AsyncDepthCacheManager:
         return await loop.run_in_executor(self._executor, call)
 
     async def _fetch(self, feed: _Feed) -> None:
-        with feed.cache.lock:
-            go = feed.begin_fetch()
-        flags = priority = 0
-        if go:
-            try:
-                snapshot = await self._get_order_book(feed)
-                with feed.cache.lock:
-                    flags, priority = feed.on_snapshot(snapshot, time.monotonic())
-            except asyncio.CancelledError:
-                self._core.queue.done(feed)
-                raise
-            except Exception as exc:
-                with feed.cache.lock:
-                    flags, priority = self._core.failed(feed, exc, time.monotonic())
-                if flags:
-                    await self._after(feed, flags, priority)
-                return
-        self._core.fetched(feed, flags, priority, time.monotonic())
-        await self._after(feed, flags & ~_WANT, priority)
-        if flags & _WANT:
-            assert self._wake is not None
-            self._wake.set()
+        core = self._core
+        if not core.begin(feed):
+            return
+        outcome: Any
+        try:
+            outcome = await self._get_order_book(feed)
+        except asyncio.CancelledError:
+            core.abandon(feed)
+            raise
+        except Exception as exc:
+            outcome = exc
+        flags = core.end(feed, outcome, time.monotonic())
+        if flags:
+            await self._after(feed, flags, 0)
 
 
 def _is_async_client(client: Any) -> bool:

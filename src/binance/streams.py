@@ -21,8 +21,10 @@ with paced ``SUBSCRIBE`` messages (under 5 a second). Connections reconnect with
 drop (restoring their subscriptions), rotate without a gap before Binance's 24-hour cut or on
 ``serverShutdown``, and a watchdog replaces stalled ones. Each stream has a bounded queue: a slow
 consumer gets gap events (``{"e": "gap", ...}``) for lossless streams and the latest value for
-tickers; see docs/streams.md. After the last failed reconnect attempt ``recv`` raises
-`ReconnectError`.
+tickers; see docs/streams.md. With ``status_events=True`` a stream also yields, in order with its
+messages, ``{"e": "subscribed", ...}`` once it is live and ``{"e": "reconnected", ...}`` each time
+it is live again after a reconnect (messages sent meanwhile are lost). After the last failed
+reconnect attempt ``recv`` raises `ReconnectError`.
 
 The thread-and-callback interface of the seed is :class:`binance.websockets.BinanceSocketManager`.
 This module must not import the simulator.
@@ -144,6 +146,12 @@ class Stream:
     are the payload dicts Binance sends; with ``combined`` they are ``{"stream", "data"}``
     frames, as the seed's multiplex socket delivered them. User data streams yield bare event
     dicts. Gap events (``{"e": "gap", ...}``) tell about messages dropped for a slow consumer.
+
+    With ``status_events`` the stream also yields `binance._streams.rules.status_event` items
+    (wrapped like the messages when ``combined``): ``{"e": "subscribed", "stream": ...}`` once a
+    stream is live, and ``{"e": "reconnected", "stream": ...}`` each time it is live again after
+    its connection dropped. Messages sent while the connection was down are lost and no gap
+    event counts them; whatever follows the ``reconnected`` item came over the new connection.
     """
 
     def __init__(
@@ -153,6 +161,7 @@ class Stream:
         *,
         combined: bool | None = None,
         user: bool = False,
+        status_events: bool = False,
     ) -> None:
         names = list(dict.fromkeys(rules.normalize_stream(s) for s in streams))
         if not user and not names:
@@ -162,6 +171,8 @@ class Stream:
         self._user = user
         self.combined = bool(combined) if combined is not None else len(names) > 1
         """Items are ``{"stream", "data"}`` frames (True) or bare payloads (False)."""
+        self.status_events = status_events and not user
+        """Status events (subscribed, reconnected) are yielded among the messages."""
         self._backlog = rules.Backlog(
             manager.config.max_queue, combined=self.combined and not user, now_ms=wall_ms
         )
@@ -181,6 +192,17 @@ class Stream:
     def fail(self, exc: BaseException) -> None:
         """End the stream with ``exc`` once the queued messages are read."""
         self._error = exc
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def status(self, stream: str, status: str) -> None:
+        """Queue a status event, if this stream asked for them (called on the event loop)."""
+        if not self.status_events or self._closed:
+            return
+        event = rules.status_event(status, stream, wall_ms())
+        item = {"stream": stream, "data": event} if self.combined else event
+        self._backlog.put_status(stream, status, item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -405,9 +427,14 @@ class StreamManager:
         await self.close()
 
     # -- factories --------------------------------------------------------------------------------
-    def socket(self, *streams: str, combined: bool | None = None) -> Stream:
-        """A stream over any stream names (``combined`` defaults to "more than one name")."""
-        return Stream(self, streams, combined=combined)
+    def socket(
+        self, *streams: str, combined: bool | None = None, status_events: bool = False
+    ) -> Stream:
+        """A stream over any stream names (``combined`` defaults to "more than one name").
+
+        ``status_events``: also yield ``subscribed``/``reconnected`` items (see `Stream`).
+        """
+        return Stream(self, streams, combined=combined, status_events=status_events)
 
     def aggtrade_socket(self, symbol: str) -> Stream:
         """Aggregated trades of ``symbol`` (``<symbol>@aggTrade``)."""
@@ -418,10 +445,21 @@ class StreamManager:
         return Stream(self, [rules.trade_stream(symbol)])
 
     def depth_socket(
-        self, symbol: str, depth: str | int | None = None, *, update_speed_ms: int | None = None
+        self,
+        symbol: str,
+        depth: str | int | None = None,
+        *,
+        update_speed_ms: int | None = None,
+        status_events: bool = False,
     ) -> Stream:
-        """Diff depth (``<symbol>@depth``) or, with ``depth`` 5/10/20, the partial book."""
-        return Stream(self, [rules.depth_stream(symbol, depth, update_speed_ms)])
+        """Diff depth (``<symbol>@depth``) or, with ``depth`` 5/10/20, the partial book.
+
+        ``status_events``: also yield ``subscribed``/``reconnected`` items (see `Stream`), as a
+        local order book needs to know when diffs may have been lost (NOTES.md §10).
+        """
+        return Stream(
+            self, [rules.depth_stream(symbol, depth, update_speed_ms)], status_events=status_events
+        )
 
     def kline_socket(self, symbol: str, interval: str = enums.KLINE_INTERVAL_1MINUTE) -> Stream:
         """Klines of ``symbol`` (``<symbol>@kline_<interval>``)."""
@@ -440,9 +478,12 @@ class StreamManager:
         """
         return Stream(self, [rules.ALL_MARKET_TICKERS_STREAM])
 
-    def multiplex_socket(self, streams: Iterable[str]) -> Stream:
-        """Several streams in one subscription; items are ``{"stream", "data"}`` frames."""
-        return Stream(self, list(streams), combined=True)
+    def multiplex_socket(self, streams: Iterable[str], *, status_events: bool = False) -> Stream:
+        """Several streams in one subscription; items are ``{"stream", "data"}`` frames.
+
+        ``status_events``: also yield ``subscribed``/``reconnected`` items (see `Stream`).
+        """
+        return Stream(self, list(streams), combined=True, status_events=status_events)
 
     def user_socket(self) -> Stream:
         """The account's user data events (``executionReport``, ``outboundAccountPosition``...)

@@ -70,6 +70,7 @@ class _Socket:
         "scheduled",
         "stopped",
         "manager",
+        "status_events",
     )
 
     def __init__(
@@ -81,6 +82,7 @@ class _Socket:
         *,
         combined: bool,
         user: bool = False,
+        status_events: bool = False,
     ) -> None:
         self.manager = manager
         self.conn_key = conn_key
@@ -94,6 +96,7 @@ class _Socket:
         self.lock = threading.Lock()
         self.scheduled = False
         self.stopped = False
+        self.status_events = status_events and not user
 
     # Called on the event loop thread by the connections.
     def deliver(self, stream: str, kind: StreamKind, frame: Any, data: Any) -> None:
@@ -113,6 +116,18 @@ class _Socket:
         self.manager._forget(self)
         if schedule:
             self.manager._dispatcher.schedule(self)
+
+    def status(self, stream: str, status: str) -> None:
+        if not self.status_events or self.stopped:
+            return
+        event = rules.status_event(status, stream, wall_ms())
+        item = {"stream": stream, "data": event} if self.combined else event
+        with self.lock:
+            self.backlog.put_status(stream, status, item)
+            if self.scheduled:
+                return
+            self.scheduled = True
+        self.manager._dispatcher.schedule(self)
 
 
 class _Dispatcher:
@@ -194,7 +209,10 @@ class BinanceSocketManager(threading.Thread):
     default; see `StreamConfig`), restore subscriptions, rotate before the 24-hour cut or on
     ``serverShutdown`` without losing or repeating messages, and are replaced when stalled.
     After the last failed retry each affected callback receives
-    ``{'e': 'error', 'm': 'Max reconnect retries reached'}`` and its socket ends.
+    ``{'e': 'error', 'm': 'Max reconnect retries reached'}`` and its socket ends. Depth and
+    multiplex sockets started with ``status_events=True`` are also told, in order with their
+    messages, when their streams are live and when they are live again after a reconnect
+    (``{"e": "subscribed"}``, ``{"e": "reconnected"}``; docs/streams.md).
 
     Args:
         client: the ``Client`` whose ``stream_url``/``ws_api_url`` (and key and signer, for the
@@ -246,6 +264,7 @@ class BinanceSocketManager(threading.Thread):
         depth: str | int | None = None,
         *,
         update_speed_ms: int | None = None,
+        status_events: bool = False,
     ) -> str | bool:
         """Diff depth of ``symbol``, or with ``depth`` (``WEBSOCKET_DEPTH_5/10/20``) its partial
         book (``<symbol>@depth`` / ``<symbol>@depth<N>``); returns the connection key.
@@ -255,8 +274,13 @@ class BinanceSocketManager(threading.Thread):
             callback: called with each message dict.
             depth: ``None`` for diffs (``depthUpdate``), else the partial book's levels.
             update_speed_ms: ``100`` for 100 ms pushes (default 1000).
+            status_events: also call back with ``{"e": "subscribed", ...}`` once the stream is
+                live and ``{"e": "reconnected", ...}`` each time it is live again after a
+                reconnect (diffs sent meanwhile are lost: a local book must be checked, NOTES.md
+                §10), in order with the messages.
         """
-        return self._start_stream(rules.depth_stream(symbol, depth, update_speed_ms), callback)
+        stream = rules.depth_stream(symbol, depth, update_speed_ms)
+        return self._start(stream, [stream], callback, combined=False, status_events=status_events)
 
     def start_kline_socket(
         self, symbol: str, callback: Callback, interval: str = enums.KLINE_INTERVAL_1MINUTE
@@ -278,18 +302,22 @@ class BinanceSocketManager(threading.Thread):
         """
         return self._start_stream(rules.ALL_MARKET_TICKERS_STREAM, callback)
 
-    def start_multiplex_socket(self, streams: Iterable[str], callback: Callback) -> str | bool:
+    def start_multiplex_socket(
+        self, streams: Iterable[str], callback: Callback, *, status_events: bool = False
+    ) -> str | bool:
         """Several streams on one socket; messages are ``{"stream": name, "data": payload}``.
 
         Args:
             streams: stream names (``"bnbbtc@aggTrade"``...); symbols are lower-cased.
             callback: called with each wrapped message.
+            status_events: also call back with ``subscribed``/``reconnected`` status events
+                per stream, wrapped the same way (see `start_depth_socket`).
         """
         names = [rules.normalize_stream(s) for s in streams]
         if not names:
             raise ValueError("streams must name at least one stream")
         conn_key = "streams=" + "/".join(names)
-        return self._start(conn_key, names, callback, combined=True)
+        return self._start(conn_key, names, callback, combined=True, status_events=status_events)
 
     def start_user_socket(self, callback: Callback) -> str | bool:
         """The account's user data events (``executionReport``, ``outboundAccountPosition``,
@@ -400,10 +428,19 @@ class BinanceSocketManager(threading.Thread):
         *,
         combined: bool,
         user: bool = False,
+        status_events: bool = False,
     ) -> str | bool:
         if not callable(callback):
             raise TypeError("callback must be callable")
-        sock = _Socket(self, conn_key, streams, callback, combined=combined, user=user)
+        sock = _Socket(
+            self,
+            conn_key,
+            streams,
+            callback,
+            combined=combined,
+            user=user,
+            status_events=status_events,
+        )
         with self._lock:
             if conn_key in self._sockets:
                 return False

@@ -23,9 +23,8 @@ from typing import Any
 import pytest
 
 from binance._streams.rules import StreamConfig
+from sim_clients import async_client_for, client_for  # noqa: F401 (re-exported)
 from waiting import TIMEOUT_SCALE, async_wait_until, deadline, wait_until  # noqa: F401 (re-exported)
-
-#: Same scale as the root conftest's (BINANCE_TEST_TIMEOUT_SCALE): slow machines set 3.
 
 #: Levels compared per side at each checkpoint.
 DEPTH = 10
@@ -63,22 +62,6 @@ async def async_steady(cache: Any, events: int = 2) -> bool:
         what=f"{cache.symbol} to apply {events} more diffs",
     )
     return True
-
-
-def client_for(sim: Any) -> Any:
-    """Our sync ``Client`` pointed at ``sim`` (REST and streams)."""
-    from binance.client import Client
-
-    return Client(sim.api_key, sim.api_secret, base_url=sim.rest_url, stream_url=sim.stream_url)
-
-
-def async_client_for(sim: Any) -> Any:
-    """Our ``AsyncClient`` pointed at ``sim``."""
-    from binance.async_client import AsyncClient
-
-    return AsyncClient(
-        sim.api_key, sim.api_secret, base_url=sim.rest_url, stream_url=sim.stream_url
-    )
 
 
 def _depth_now(exchange: Any, symbol: str, depth: int) -> tuple[int, list[Any], list[Any]]:
@@ -207,6 +190,38 @@ def fast_sim() -> Iterator[Any]:
         raw_requests_per_5m=10_000_000,
     ) as exchange:
         yield exchange
+
+
+@pytest.fixture(scope="package")
+def quiet_sim() -> Iterator[Any]:
+    """A local exchange with no background market: BTCUSDT's book changes only when a test
+    places an order (`place_bid`), so a lost diff leaves no trace in later ones."""
+    from binance.sim import LocalExchange
+
+    with LocalExchange(seed=5, background_market=False) as exchange:
+        yield exchange
+
+
+def place_bid(rest: Any, sim: Any) -> float:
+    """Place a BTCUSDT bid of 0.001 one dollar above the best bid (there are no asks, so it
+    rests) over plain REST; returns its price."""
+    _, bids, _ = truth(sim, "BTCUSDT", 1)
+    price = bids[0][0] + 1 if bids else Decimal("90000")
+    reply = rest.signed(
+        "POST",
+        "/api/v3/order",
+        {"api_key": sim.api_key, "api_secret": sim.api_secret, "key_type": "HMAC"},
+        query={
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "timeInForce": "GTC",
+            "quantity": "0.00100",
+            "price": f"{price:.2f}",
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    return float(price)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """AsyncDepthCacheManager against the simulator: exact checkpoints through gaps, reordered diffs
-and dropped connections; ``recv`` hands each changed cache once; a sync client works through
-worker threads; nothing (task, thread, connection) outlives ``close``."""
+and dropped connections; a quiet symbol verified at once after a reconnect; ``recv`` hands each
+changed cache once; a sync client works through worker threads; nothing (task, thread,
+connection) outlives ``close``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import random
 import time
 from typing import Any
 
+from binance._streams.rules import StreamConfig
 from binance.depthcache import AsyncDepthCacheManager, DepthCacheState
 
 from .conftest import (
@@ -24,6 +26,8 @@ from .conftest import (
     client_for,
     compare,
     deadline,
+    place_bid,
+    truth,
 )
 
 
@@ -82,7 +86,9 @@ async def test_async_cache_equals_true_book_through_faults(fast_sim, faults) -> 
                 cache = manager.get_depth_cache(symbol)
                 assert cache is not None and cache.counters()["refresh_mismatches"] == 0
             assert sum(manager.caches[s].counters()["resyncs"] for s in SYMBOLS) >= 10
-            assert len(manager.sm.pool.connections) == 1
+            (conn,) = manager.sm.pool.connections
+            for symbol in SYMBOLS:  # each cache heard of the reconnects in-band
+                assert 1 <= manager.caches[symbol].counters()["reconnects"] <= conn.reconnects
         assert all(c.state is DepthCacheState.STOPPED for c in manager.caches.values())
     finally:
         await client.close()
@@ -171,3 +177,45 @@ async def test_shared_stream_manager_keeps_running_after_close(fast_sim) -> None
                 assert message["e"] == "trade"
     finally:
         await client.close()
+
+
+async def test_a_quiet_symbol_is_verified_at_once_after_a_reconnect(quiet_sim, make_sim_rest):
+    """The asyncio manager hears of a reconnect in-band too: in a quiet market, where no later
+    diff would show the loss, it fetches a verifying snapshot at once and the cache shows the
+    order placed during the outage, never leaving SYNCED."""
+    sim = quiet_sim
+    rest = make_sim_rest(sim.rest_url)
+    client = async_client_for(sim)
+    slow_reconnect = StreamConfig(reconnect_initial_s=0.3, reconnect_jitter=0.0)
+    try:
+        async with AsyncDepthCacheManager(
+            client, "BTCUSDT", limit=100, update_speed_ms=100, stream_config=slow_reconnect,
+            verify_after_reconnect_s=0.0,
+        ) as manager:  # fmt: skip
+            cache = manager.caches["BTCUSDT"]
+            first = place_bid(rest, sim)
+            await async_wait_until(
+                lambda: cache.synced and cache.get_bids(1) == [[first, 0.001]],
+                what="the first bid in the cache",
+            )
+            sim.faults.streams.drop_connections(target="streams")
+            second = place_bid(rest, sim)  # its diff event goes to no one
+            await async_wait_until(
+                lambda: cache.synced and cache.get_bids(1) == [[second, 0.001]],
+                what="the verifying snapshot",
+            )
+            assert manager.sm is not None
+            (conn,) = manager.sm.pool.connections
+            await async_wait_until(lambda: conn.reconnects == 1, what="the reconnect count")
+            counters = cache.counters()
+            assert counters["reconnects"] == 1 and counters["resyncs"] == 0
+            true_id, true_bids, _ = truth(sim, "BTCUSDT", 5)
+            assert cache.last_update_id == true_id
+            assert cache.book.top_bids(5, decimal=True) == true_bids
+            assert [t.state for t in cache.transitions] == [
+                DepthCacheState.SYNCING,
+                DepthCacheState.SYNCED,
+            ]
+    finally:
+        await client.close()
+        sim.faults.streams.reset()

@@ -1,16 +1,16 @@
 """The managers' shared core without I/O: what each message and snapshot asks the driver to do,
-the order snapshots are fetched in, the timers (quiet start, refresh, reconnect check) and
-which errors are final."""
+the order snapshots are fetched in, the steps of a fetch, the timers (quiet start, refresh,
+verification after a reconnect) and which errors are final."""
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from binance import depthcache as dc
+from binance._streams import rules
 from binance._streams.conn import ReconnectError
 from binance.depthcache import DepthCache, DepthCacheState
 from binance.exceptions import (
@@ -243,7 +243,7 @@ def test_failed_fetches_back_off_then_stop_on_a_final_error() -> None:
 
 
 def _core(symbols: list[str], **kw: Any) -> dc._Core:
-    options = dict(
+    options: dict[str, Any] = dict(
         limit=100,
         use_decimal=False,
         update_speed_ms=100,
@@ -257,49 +257,140 @@ def _core(symbols: list[str], **kw: Any) -> dc._Core:
     return dc._Core(symbols, **options)  # type: ignore[arg-type]
 
 
-class _Conn:
-    """Stands in for a stream connection: the two attributes the core reads."""
-
-    def __init__(self, streams: set[str]) -> None:
-        self.streams = frozenset(streams)
-        self.reconnects = 0
+def _live(core: dc._Core, feed: dc._Feed, now: float) -> None:
+    """The stream layer said the feed's stream is live (its ``subscribed`` status event)."""
+    _status(core, feed, "subscribed", now)
 
 
-def test_a_quiet_symbol_gets_its_first_snapshot_once_streams_run() -> None:
-    """No snapshot before the connection exists; then one after ``quiet_snapshot_s`` even if
-    no event came."""
+def _status(core: dc._Core, feed: dc._Feed, status: str, now: float) -> int:
+    """Feed a status event as the stream layer sends it and let the core act, as drivers do."""
+    event = rules.status_event(status, feed.stream, 1_000)
+    flags, priority = feed.on_message({"stream": feed.stream, "data": event}, now)
+    if flags & dc._SCHEDULE:
+        core.after(feed, flags, priority, now)
+    return flags
+
+
+def _synced_core(symbols: list[str], **kw: Any) -> dc._Core:
+    core = _core(symbols, **kw)
+    for i, feed in enumerate(core.feeds.values()):
+        flags, priority = feed.on_message(_event(10, 10, s=feed.symbol), 0.0)
+        core.after(feed, flags, priority, 0.0)
+        assert core.next_job(float(i)) is feed and core.begin(feed)
+        assert core.end(feed, _snapshot(10), float(i)) == dc._NOTIFY
+    return core
+
+
+def test_a_quiet_symbol_gets_its_first_snapshot_once_its_stream_is_live() -> None:
+    """No snapshot before the stream layer says the stream is live; then one after
+    ``quiet_snapshot_s`` even if no event came. Until then nothing wakes the workers."""
     core = _core(["BTCUSDT"])
-    assert core.next_job(0.0, lambda: None) is None
-    conn = _Conn({"btcusdt@depth@100ms"})
-    assert core.next_job(1.0, lambda: [conn]) is None  # the quiet timer starts: due at 4.0
-    assert core.next_job(3.9, lambda: [conn]) is None
-    assert core.next_job(4.0, lambda: [conn]) == (core.feeds["BTCUSDT"], dc._PRIO_BOOK)
+    feed = core.feeds["BTCUSDT"]
+    assert core.next_job(0.0) is None and core.sleep_for(0.0) is None
+    _live(core, feed, 1.0)  # the quiet timer starts: due at 4.0
+    assert core.next_job(1.0) is None and core.sleep_for(1.0) == pytest.approx(3.0)
+    assert core.next_job(3.9) is None
+    assert core.next_job(4.0) is feed
+    _live(core, feed, 5.0)  # asked for already: no second timer
+    assert core.sleep_for(5.0) is None
+
+
+def test_nothing_due_means_no_wakeup_until_something_happens() -> None:
+    """With every book synced and no refresh, the workers sleep until woken: no polling. A
+    diff asking for a snapshot wakes them (the driver's ``wake``)."""
+    woken: list[int] = []
+    core = _core(["BTCUSDT"], refresh_interval=None, wake=lambda: woken.append(1))
+    feed = core.feeds["BTCUSDT"]
+    flags, priority = feed.on_message(_event(10, 10), 0.0)
+    core.after(feed, flags, priority, 0.0)
+    assert woken and core.next_job(0.0) is feed and core.begin(feed)
+    core.end(feed, _snapshot(10), 0.1)
+    assert core.next_job(0.2) is None and core.sleep_for(0.2) is None
+    woken.clear()
+    flags, priority = feed.on_message(_event(12, 12), 0.3)  # a gap: resync
+    core.after(feed, flags, priority, 0.3)
+    assert woken and core.next_job(0.3) is feed
 
 
 def test_refresh_comes_due_and_a_reconnect_verifies_only_its_streams() -> None:
-    """A synced symbol is refreshed every ``refresh_interval`` (plus up to 10 %); after a
-    reconnect of its connection a quiet symbol is verified, one that sends an event is not,
-    and symbols on other connections are left alone."""
-    core = _core(["BTCUSDT", "ETHUSDT", "BNBUSDT"])
+    """A synced symbol is refreshed every ``refresh_interval`` (plus up to 10 %). After a
+    reconnect of its stream a quiet symbol is verified ``verify_after_reconnect_s`` later, one
+    that sends a diff continuing its book is not, and symbols whose stream did not reconnect
+    are left alone."""
+    core = _synced_core(["BTCUSDT", "ETHUSDT", "BNBUSDT"])
     feeds = core.feeds
-    for i, feed in enumerate(feeds.values()):
-        assert feed.on_message(_event(10, 10, s=feed.symbol), 0.0)[0] == dc._WANT
-        feed.on_snapshot(_snapshot(10), float(i))
-        feed.requested = True
-    first = _Conn({"btcusdt@depth@100ms", "ethusdt@depth@100ms"})
-    other = _Conn({"bnbusdt@depth@100ms"})
-    conns = [first, other]
-    assert core.next_job(1.0, lambda: conns) is None  # reconnect counts noted
-    first.reconnects = 1
-    assert core.next_job(2.0, lambda: conns) is None  # verification due at 4.0
-    # ETHUSDT speaks: its U/u check decides.
-    assert feeds["ETHUSDT"].on_message(_event(11, 11, s="ETHUSDT"), 2.5)[0] == dc._NOTIFY
-    assert core.next_job(4.0, lambda: conns) == (feeds["BTCUSDT"], dc._PRIO_VERIFY)
-    core.fetched(feeds["BTCUSDT"], 0, 0, 4.05)  # (its snapshot is left out here)
-    assert core.next_job(4.1, lambda: conns) is None
-    assert core.next_job(59.9, lambda: conns) is None  # none due before refresh_interval
-    jobs = [core.next_job(68.1, lambda: conns) for _ in range(3)]  # all due by 60 + 10 %
-    assert {job for job in jobs} == {(f, dc._PRIO_REFRESH) for f in feeds.values()}
+    assert core.next_job(3.0) is None
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        assert _status(core, feeds[symbol], "reconnected", 3.0) == dc._RECONNECTED
+    assert core.sleep_for(3.0) == pytest.approx(2.0)  # verification due at 5.0
+    assert feeds["BTCUSDT"].cache.counters()["reconnects"] == 1
+    assert feeds["BNBUSDT"].cache.counters()["reconnects"] == 0
+    # ETHUSDT speaks: its U/u check settles it.
+    assert feeds["ETHUSDT"].on_message(_event(11, 11, s="ETHUSDT"), 3.5)[0] == dc._NOTIFY
+    assert core.next_job(4.9) is None
+    assert core.next_job(5.0) is feeds["BTCUSDT"]
+    assert core.next_job(5.0) is None
+    btc = feeds["BTCUSDT"]
+    assert core.begin(btc) and core.end(btc, _snapshot(10), 5.05) == dc._NOTIFY
+    assert not btc.unverified  # asked for after the reconnect: it vouches for the book
+    assert core.next_job(5.1) is None
+    assert core.next_job(59.9) is None  # none due before refresh_interval
+    # All due by 60 s + 10 % after their last snapshot (BTCUSDT's was the verification).
+    jobs = [core.next_job(71.1) for _ in range(3)]
+    assert set(jobs) == set(feeds.values())
+
+
+def test_a_gap_after_a_reconnect_resyncs_at_once() -> None:
+    """The first diff after a reconnect that does not continue the book resyncs it then and
+    there (NOTES.md §10), ahead of any verification."""
+    core = _synced_core(["BTCUSDT"])
+    feed = core.feeds["BTCUSDT"]
+    _status(core, feed, "reconnected", 1.0)
+    flags, priority = feed.on_message(_event(15, 15), 1.1)  # 11..14 were sent while down
+    assert flags & dc._DISCARDED and priority == dc._PRIO_BOOK
+    core.after(feed, flags, priority, 1.1)
+    assert core.next_job(1.1) is feed and core.begin(feed)
+    assert core.end(feed, _snapshot(15), 1.2) == dc._NOTIFY
+    assert feed.cache.synced and not feed.unverified
+    assert core.next_job(3.0) is None  # the resync verified it: no snapshot at verify time
+    assert core.sleep_for(3.0) == pytest.approx(60.0 * (1 + feed._spread) + 1.2 - 3.0)
+
+
+def test_a_snapshot_asked_for_before_a_reconnect_does_not_verify() -> None:
+    """A snapshot already under way when the reconnect was reported may miss what the outage
+    lost: the book stays unverified and the verification still comes."""
+    core = _synced_core(["BTCUSDT"], verify_after_reconnect_s=0.0)
+    feed = core.feeds["BTCUSDT"]
+    core.want(feed, dc._PRIO_REFRESH)
+    assert core.next_job(1.0) is feed and core.begin(feed)  # a refresh, under way
+    _status(core, feed, "reconnected", 1.1)
+    assert core.end(feed, _snapshot(10), 1.2) == dc._NOTIFY
+    assert feed.unverified
+    assert core.next_job(1.2) is feed  # verify_after_reconnect_s=0: at once
+    assert core.begin(feed) and core.end(feed, _snapshot(10), 1.3) == dc._NOTIFY
+    assert not feed.unverified and core.next_job(1.4) is None
+
+
+def test_fetch_steps_apply_the_outcome_and_free_the_slot() -> None:
+    """``begin``/``end`` around the driver's request: a snapshot syncs, a transient error or a
+    payload that is no snapshot retries after a backoff, a final error stops the feed, and a
+    feed stopped before its turn is not fetched."""
+    core = _core(["BTCUSDT", "ETHUSDT"], max_in_flight=1)
+    btc, eth = core.feeds["BTCUSDT"], core.feeds["ETHUSDT"]
+    core.want(btc, dc._PRIO_BOOK)
+    assert core.next_job(0.0) is btc and core.begin(btc)
+    assert core.end(btc, BinanceConnectionException("refused"), 1.0) == 0
+    assert core.next_job(1.1) is None and core.next_job(1.25) is btc and core.begin(btc)
+    assert core.end(btc, {"unexpected": "payload"}, 2.0) == 0
+    assert btc.failures == 2 and core.queue.next_due() == 2.5
+    assert core.next_job(2.5) is btc and core.begin(btc)
+    error = BinanceAPIException(status_code=400, code=-1121, message="Invalid symbol.")
+    assert core.end(btc, error, 3.0) == dc._STOPPED and btc.cache.error is error
+    core.want(eth, dc._PRIO_BOOK)
+    assert core.next_job(3.0) is eth
+    with eth.cache.lock:
+        eth.stop("closed", 3.0)
+    assert not core.begin(eth) and len(core.queue.in_flight) == 0
 
 
 def test_snapshots_wait_for_the_governors_budget_and_resyncs_go_first() -> None:
@@ -317,24 +408,27 @@ def test_snapshots_wait_for_the_governors_budget_and_resyncs_go_first() -> None:
 
     core.want(feeds["BTCUSDT"], dc._PRIO_REFRESH)
     core.want(feeds["ETHUSDT"], dc._PRIO_REFRESH)
-    assert core.next_job(0.0, lambda: None, budget) is None
-    assert asked == [50] and core.sleep_for(0.0) == pytest.approx(0.5)  # capped by the tick
-    assert core.next_job(1.0, lambda: None, budget) is None and asked == [50]  # not re-asked
+    assert core.next_job(0.0, budget) is None
+    assert asked == [50] and core.sleep_for(0.0) == pytest.approx(2.0)  # until the budget
+    assert core.next_job(1.0, budget) is None and asked == [50]  # not re-asked
     core.want(feeds["BNBUSDT"], dc._PRIO_BOOK)  # a resync while waiting
     room["wait"] = 0.0
-    assert core.next_job(2.0, lambda: None, budget) == (feeds["BNBUSDT"], dc._PRIO_BOOK)
-    assert core.next_job(2.0, lambda: None, budget) == (feeds["BTCUSDT"], dc._PRIO_REFRESH)
+    assert core.next_job(2.0, budget) is feeds["BNBUSDT"]
+    assert core.next_job(2.0, budget) is feeds["BTCUSDT"]
 
 
 def test_the_budget_question_reserves_nothing() -> None:
-    """Asking the client's governor for room reserves and hands back the weight at once."""
+    """The managers ask the client's governor how long a snapshot's weight must wait
+    (`Governor.delay_for`, on the client's clock); asking reserves nothing."""
     from binance import enums
     from binance._governor import Governor
 
     governor = Governor({(enums.RATE_LIMITER_REQUEST_WEIGHT, 60_000): 100}, headroom=1.0)
+    now_ms = 10 * 60_000 + 1_000
 
-    class _Client:  # what the managers read from a client: its governor
-        pass
+    class _Client:  # what the managers read from a client: its governor and its clock
+        def timestamp_ms(self) -> int:
+            return now_ms
 
     client = _Client()
     client.governor = governor  # type: ignore[attr-defined]
@@ -344,10 +438,9 @@ def test_the_budget_question_reserves_nothing() -> None:
     assert budget(101) == 0.0  # heavier than the limit: it may only go alone, so it may go
     assert "REQUEST_WEIGHT/60s=0+0/100" in repr(governor)
     # 90 used in this minute (as the server's header says): 50 more must wait for the next.
-    now_ms = time.time_ns() // 1_000_000
     ticket = governor.try_acquire(now_ms, weight=10)
     governor.release(ticket, now_ms, {"x-mbx-used-weight-1m": "90"})
-    assert 0.0 < budget(50) <= 60.5 and budget(10) == 0.0
+    assert budget(50) == pytest.approx(59.5) and budget(10) == 0.0
     assert dc._governor_budget(object()) is None
 
 

@@ -1,6 +1,7 @@
 """The thread managers against the simulator's stream faults: the cache is Binance's book at
 every update id it shows, through dropped, duplicated and reordered diffs, gaps, disconnects and
-stalls; a gap resyncs one symbol within a second; refreshes change nothing.
+stalls; a disconnect is reported in-band and checked at once; a gap resyncs one symbol within a
+second; refreshes change nothing.
 
 Checkpoints are exact (see conftest): what the cache showed at update id N against the
 simulator's book at update id N, read atomically on the server's loop.
@@ -143,7 +144,10 @@ def test_cache_equals_true_book_through_every_stream_fault(
             rng=rng,
         )
         _settle(manager, recorder, truths)
-        assert sum(c.reconnects for c in manager.bm.pool.connections) >= 1
+        (conn,) = manager.bm.pool.connections
+        assert conn.reconnects >= 1
+        for symbol in SYMBOLS:  # each cache heard of the reconnects in-band
+            assert 1 <= manager.caches[symbol].counters()["reconnects"] <= conn.reconnects
 
         compared, diverged = compare(recorder, truths)
         record_property("exact_checkpoints", compared)
@@ -160,6 +164,51 @@ def test_cache_equals_true_book_through_every_stream_fault(
         manager.close()
         client.close()
     assert all(c.state is DepthCacheState.STOPPED for c in manager.caches.values())
+
+
+def test_a_dropped_connection_is_checked_at_once_and_the_books_stay_true(fast_sim, faults) -> None:
+    """The stream layer reports a dropped connection in-band: every cache on it counts the
+    reconnect, the diffs lost meanwhile show as a gap in the first diff after it and resync the
+    book, and every update id shown before and after carries the simulator's book."""
+    rng = random.Random(11)
+    client = client_for(fast_sim)
+    recorder = Recorder()
+    truths = Truths(fast_sim)
+    manager = MultiDepthCacheManager(
+        client, SYMBOLS, callback=recorder, limit=100, update_speed_ms=100,
+        stream_config=FAST_STREAMS,
+    )  # fmt: skip
+    try:
+        assert manager.wait_synced(timeout=10 * TIMEOUT_SCALE), manager.states()
+        caches = [manager.caches[s] for s in SYMBOLS]
+        for cache in caches:
+            steady(cache)
+        (conn,) = manager.bm.pool.connections
+        seen = [len(cache.transitions) for cache in caches]
+        faults.drop_connections(target="streams")
+        end = deadline(10)
+        while not all(c.counters()["reconnects"] == 1 and c.synced for c in caches):
+            assert time.monotonic() < end, [c.counters() for c in caches]
+            truths.sample(rng.choice(SYMBOLS))
+            time.sleep(0.002)  # pacing the sampler
+        wait_until(lambda: conn.reconnects == 1, what="the reconnect count")
+        for _ in range(50):  # the books after the reconnect
+            truths.sample(rng.choice(SYMBOLS))
+            time.sleep(0.002)
+        _settle(manager, recorder, truths)
+        resynced = [
+            t
+            for cache, before in zip(caches, seen, strict=True)
+            for t in list(cache.transitions)[before:]
+            if t.state is DepthCacheState.RESYNCING
+        ]
+        assert resynced and all(t.reason.startswith("gap: event U=") for t in resynced)
+        compared, diverged = compare(recorder, truths)
+        assert not diverged, diverged[:5]
+        assert compared >= 20
+    finally:
+        manager.close()
+        client.close()
 
 
 def test_one_gap_resyncs_one_symbol_within_a_second(fast_sim, faults, record_property) -> None:

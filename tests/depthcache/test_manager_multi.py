@@ -1,15 +1,12 @@
 """Many symbols on one connection: each symbol resyncs alone, a hundred symbols sync quickly
 under Binance's default request-weight limit without a 429, a shared socket manager keeps the
-user's own sockets, and a quiet symbol is verified after a reconnect."""
+user's own sockets, and a quiet symbol is verified at once after a reconnect."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from decimal import Decimal
 from typing import Any
-
-import pytest
 
 from binance._streams.rules import StreamConfig
 from binance.depthcache import DepthCacheState, MultiDepthCacheManager
@@ -22,7 +19,9 @@ from .conftest import (
     Truths,
     client_for,
     compare,
+    place_bid,
     steady,
+    truth,
     wait_until,
 )
 
@@ -129,64 +128,41 @@ def test_shared_socket_manager_keeps_the_users_own_sockets(fast_sim):
         client.close()
 
 
-@pytest.fixture
-def quiet_sim(make_sim_rest):
-    """A local exchange with no background market: the book changes only when we trade."""
-    from binance.sim import LocalExchange
-
-    with LocalExchange(seed=5, background_market=False) as sim:
-        yield sim, make_sim_rest(sim.rest_url)
-
-
-def _bid(rest: Any, sim: Any, price: str) -> None:
-    reply = rest.signed(
-        "POST",
-        "/api/v3/order",
-        {"api_key": sim.api_key, "api_secret": sim.api_secret, "key_type": "HMAC"},
-        query={
-            "symbol": "BTCUSDT",
-            "side": "BUY",
-            "type": "LIMIT",
-            "timeInForce": "GTC",
-            "quantity": "0.00100",
-            "price": price,
-        },
-    )
-    assert reply.status_code == 200, reply.text
-
-
-def test_a_quiet_symbol_is_verified_after_a_reconnect(quiet_sim):
+def test_a_quiet_symbol_is_verified_at_once_after_a_reconnect(quiet_sim, make_sim_rest):
     """An event lost while the connection was down leaves no trace in a quiet market (no later
-    diff shows the gap): the manager sees the reconnect and fetches a verifying snapshot, and
-    the cache shows the order placed during the outage."""
-    sim, rest = quiet_sim
+    diff shows the gap). The stream layer reports the reconnect in-band, the manager fetches a
+    verifying snapshot at once (``verify_after_reconnect_s=0``), and the cache shows the order
+    placed during the outage, without ever leaving SYNCED."""
+    sim = quiet_sim
+    rest = make_sim_rest(sim.rest_url)
     client = client_for(sim)
-    # Reconnect exactly one second after a drop: the order below is placed meanwhile.
-    slow_reconnect = StreamConfig(reconnect_initial_s=1.0, reconnect_jitter=0.0)
+    # Reconnect 0.3 s after a drop: the order below is placed meanwhile.
+    slow_reconnect = StreamConfig(reconnect_initial_s=0.3, reconnect_jitter=0.0)
     manager = MultiDepthCacheManager(
         client, ["BTCUSDT"], limit=100, update_speed_ms=100, stream_config=slow_reconnect,
-        quiet_snapshot_s=0.2, verify_after_reconnect_s=0.3,
+        quiet_snapshot_s=0.2, verify_after_reconnect_s=0.0,
     )  # fmt: skip
     try:
         cache = manager.caches["BTCUSDT"]
-        _bid(rest, sim, "90000.00")
+        first = place_bid(rest, sim)
         wait_until(
-            lambda: cache.synced and [90000.0, 0.001] in cache.get_bids(),
+            lambda: cache.synced and cache.get_bids(1) == [[first, 0.001]],
             what="the first bid in the cache",
         )
         sim.faults.streams.drop_connections(target="streams")
-        _bid(rest, sim, "90001.00")  # its diff event goes to no one
+        second = place_bid(rest, sim)  # its diff event goes to no one
         wait_until(
-            lambda: cache.synced and cache.get_bids(1) == [[90001.0, 0.001]],
+            lambda: cache.synced and cache.get_bids(1) == [[second, 0.001]],
             seconds=10,
             what="the verifying snapshot",
         )
-        assert manager.bm.pool.connections[0].reconnects == 1
+        wait_until(lambda: manager.bm.pool.connections[0].reconnects == 1)
         counters = cache.counters()
+        assert counters["reconnects"] == 1  # told in-band by the stream layer
         assert counters["resyncs"] == 0  # verified by a refresh, never discarded
         # The first snapshot, then the verifying one (no periodic refresh is due).
         assert counters["snapshots_applied"] == 2
-        true_id, true_bids, _ = _true(sim)
+        true_id, true_bids, _ = truth(sim, "BTCUSDT", 5)
         assert cache.last_update_id == true_id
         assert cache.book.top_bids(5, decimal=True) == true_bids
         assert [t.state for t in cache.transitions] == [
@@ -196,13 +172,7 @@ def test_a_quiet_symbol_is_verified_after_a_reconnect(quiet_sim):
     finally:
         manager.close()
         client.close()
-
-
-def _true(sim: Any) -> tuple[int, list[Any], list[Any]]:
-    truths = Truths(sim, depth=5)
-    truths.sample("BTCUSDT")
-    uid, bids, asks = truths.samples["BTCUSDT"][0]
-    return uid, bids, [[Decimal(p), Decimal(q)] for p, q in asks]
+        sim.faults.streams.reset()
 
 
 def test_checkpoints_hold_on_many_symbols(fast_sim, faults):

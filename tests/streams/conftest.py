@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from binance._streams.rules import StreamConfig
+from sim_clients import client_for  # noqa: F401 (re-exported)
 from waiting import TIMEOUT_SCALE, async_wait_until, deadline, wait_until  # noqa: F401 (re-exported)
-
-#: Same scale as the root conftest's (BINANCE_TEST_TIMEOUT_SCALE).
 
 #: The symbol with the busiest background market in the simulator.
 SYMBOL = "BTCUSDT"
@@ -32,23 +31,6 @@ FAST = StreamConfig(
     overlap_min_s=0.2,
     overlap_max_s=3.0,
 )
-
-
-def client_for(sim: Any, credentials: Any = None) -> Any:
-    """Our ``Client`` pointed at ``sim`` (REST, streams, WebSocket API), signing with the
-    simulator's default HMAC key or with ``credentials`` (a ``Credentials``) when given."""
-    from binance.client import Client
-
-    urls = {
-        "base_url": sim.rest_url,
-        "stream_url": sim.stream_url,
-        "ws_api_url": sim.ws_api_url,
-    }
-    if credentials is None:
-        return Client(sim.api_key, sim.api_secret, **urls)
-    if credentials.key_type == "HMAC":
-        return Client(credentials.api_key, credentials.api_secret, **urls)
-    return Client(credentials.api_key, private_key=credentials.private_key, **urls)
 
 
 @contextlib.contextmanager

@@ -332,11 +332,13 @@ def test_backlog_merges_ticker_arrays_by_symbol() -> None:
 
 
 def test_backlog_stays_bounded_under_a_stalled_consumer() -> None:
-    """A million messages into a stalled consumer never hold more than the bound plus gaps."""
+    """A hundred thousand messages (a hundred overflows) into a stalled consumer never hold
+    more than the bound plus gaps."""
     b = _backlog(1000, combined=True)
     kinds = {s: rules.classify(s) for s in ("a@depth", "b@trade", "c@ticker", "d@kline_1m")}
     peak = 0
-    for i in range(200_000):
+    total = 25_000
+    for i in range(total):
         for stream, kind in kinds.items():
             data = {"u": i, "t": i, "k": {"t": i // 1000}}
             b.put(stream, kind, {"stream": stream, "data": data}, data)
@@ -348,10 +350,10 @@ def test_backlog_stays_bounded_under_a_stalled_consumer() -> None:
     for stream in ("a@depth", "b@trade"):
         kept = [i["data"]["u"] for i in items if i["stream"] == stream and "u" in i["data"]]
         # nothing is lost silently: what was not delivered is counted by the gap event
-        assert gaps[stream]["dropped"] + len(kept) == 200_000
-        assert kept == list(range(200_000 - len(kept), 200_000))
+        assert gaps[stream]["dropped"] + len(kept) == total
+        assert kept == list(range(total - len(kept), total))
     tickers = [i for i in items if i["stream"] == "c@ticker"]
-    assert [t["data"]["u"] for t in tickers] == [199_999]
+    assert [t["data"]["u"] for t in tickers] == [total - 1]
 
 
 def test_backlog_gap_event_moves_behind_the_newest_loss() -> None:
@@ -375,6 +377,52 @@ def test_backlog_never_drops_the_terminal_error() -> None:
     for t in range(10):
         b.put("x@trade", kind, {"t": t}, {"t": t})
     assert b.pop() == {"e": "error", "m": "Max reconnect retries reached"}
+
+
+def test_status_events_say_what_happened_to_the_stream() -> None:
+    """Status events carry their kind in ``e``, the stream and a sentence; unknown kinds are
+    refused."""
+    live = rules.status_event(rules.STATUS_SUBSCRIBED, "x@depth", 1234)
+    assert live == {"e": "subscribed", "E": 1234, "stream": "x@depth", "m": "x@depth is live"}
+    again = rules.status_event(rules.STATUS_RECONNECTED, "x@depth", 1235)
+    assert again["e"] == "reconnected" and again["stream"] == "x@depth"
+    assert "lost" in again["m"]
+    with pytest.raises(ValueError, match="status"):
+        rules.status_event("paused", "x@depth", 1)
+
+
+def test_backlog_keeps_status_events_in_order_through_an_overflow() -> None:
+    """A status event stays between the messages it separates, and no overflow drops it:
+    the diffs around it become a gap event behind it."""
+    b = _backlog(3)
+    depth = rules.classify("x@depth")
+    b.put("x@depth", depth, {"u": 1}, {"u": 1})
+    b.put_status("x@depth", rules.STATUS_RECONNECTED, "R")
+    b.put("x@depth", depth, {"u": 5}, {"u": 5})
+    assert b.pop_many(10) == [{"u": 1}, "R", {"u": 5}]
+    b.put_status("x@depth", rules.STATUS_RECONNECTED, "R")
+    for u in range(6, 10):
+        b.put("x@depth", depth, {"u": u}, {"u": u})
+    out = b.pop_many(10)
+    assert out[0] == "R" and out[1]["e"] == "gap" and out[2] == {"u": 9}
+    assert len(b) == 0
+
+
+def test_backlog_keeps_one_status_event_per_stream_and_kind() -> None:
+    """A newer status event of the same stream and kind replaces the queued one at the tail,
+    so a stalled consumer's queue stays bounded however often its connection reconnects."""
+    b = _backlog(100)
+    trade = rules.classify("x@trade")
+    b.put_status("x@trade", rules.STATUS_SUBSCRIBED, "S")
+    for t in range(3):
+        b.put_status("x@trade", rules.STATUS_RECONNECTED, f"R{t}")
+        b.put_status("y@trade", rules.STATUS_RECONNECTED, f"Y{t}")
+        b.put("x@trade", trade, {"t": t}, {"t": t})
+    assert b.pop_many(100) == ["S", {"t": 0}, {"t": 1}, "R2", "Y2", {"t": 2}]
+    b.put_status("x@trade", rules.STATUS_RECONNECTED, "again")
+    b.clear()
+    b.put_status("x@trade", rules.STATUS_RECONNECTED, "after clear")
+    assert b.pop_many(10) == ["after clear"]
 
 
 # -- WebSocket API signing ------------------------------------------------------------------------

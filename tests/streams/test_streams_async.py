@@ -264,6 +264,33 @@ async def test_drop_reconnects_and_restores_streams_and_user_data(
                     streams.add((await recv(ms))["stream"])
 
 
+async def test_status_events_mark_the_live_stream_and_each_reconnect(sim, stream_faults) -> None:
+    """A stream that asks for status events gets ``subscribed`` once it is live and
+    ``reconnected`` when its dropped connection is back, in order with its diffs: the diffs
+    after it continue among themselves, and it arrives once the reconnect is counted. A stream
+    of the same name that did not ask gets diffs only."""
+    async with StreamManager(client_for(sim), config=FAST) as sm:
+        told = sm.depth_socket(SYMBOL, update_speed_ms=100, status_events=True)
+        plain = sm.depth_socket(SYMBOL, update_speed_ms=100)
+        async with told, plain:
+            (conn,) = sm.pool.connections
+            items = [await recv(told)]
+            while items[-1].get("e") != "depthUpdate":
+                items.append(await recv(told))
+            assert [i["e"] for i in items].count("subscribed") == 1
+            assert all(i["stream"] == "btcusdt@depth@100ms" for i in items if "stream" in i)
+            stream_faults.drop_connections(target="streams")
+            while (item := await recv(told)).get("e") != "reconnected":
+                assert item["e"] == "depthUpdate", item
+            await async_wait_until(lambda: conn.reconnects == 1, what="the reconnect count")
+            assert item["stream"] == "btcusdt@depth@100ms" and "lost" in item["m"]
+            after = await collect_depth(told, 3)
+            check_depth_continuity(after)
+            while (msg := await recv(plain))["u"] < after[-1]["u"]:
+                assert msg["e"] == "depthUpdate", msg
+            assert told.status_events and not plain.status_events
+
+
 async def test_watchdog_replaces_a_stalled_connection(sim, stream_faults) -> None:
     """A connection that sends nothing and answers no ping is replaced; data flows again."""
     config = StreamConfig(
@@ -320,15 +347,26 @@ async def test_skipped_depth_events_stay_visible_as_a_break(sim, stream_faults) 
 
 
 async def test_server_shutdown_rotates_with_nothing_lost_or_repeated(sim, stream_faults) -> None:
-    """serverShutdown opens a new connection, overlaps, then closes the old: U/u unbroken."""
+    """serverShutdown opens a new connection, overlaps, then closes the old: U/u unbroken, and
+    a stream asking for status events hears of no reconnect (nothing was lost)."""
     async with StreamManager(client_for(sim), config=FAST) as sm:
-        async with sm.depth_socket(SYMBOL, update_speed_ms=100) as stream:
-            events = await collect_depth(stream, 2)
+        async with sm.depth_socket(SYMBOL, update_speed_ms=100, status_events=True) as stream:
+
+            async def diffs(count: int) -> list[dict[str, Any]]:
+                out = []
+                while len(out) < count:
+                    msg = await recv(stream)
+                    assert msg["e"] in ("depthUpdate", "subscribed"), msg
+                    if msg["e"] == "depthUpdate":
+                        out.append(msg)
+                return out
+
+            events = await diffs(2)
             (conn,) = sm.pool.connections
             stream_faults.server_shutdown(notice_s=2.0, target="streams")
             while conn.rotations < 1:
-                events += await collect_depth(stream, 1)
-            events += await collect_depth(stream, 10)
+                events += await diffs(1)
+            events += await diffs(10)
             check_depth_continuity(events)
             assert conn.reconnects == 0 and conn.link_count == 1
 

@@ -1,6 +1,7 @@
 """The seed's BinanceSocketManager against the simulator: every start_* socket, conn keys,
-stop_socket, user data, the error after the last retry, a stalled callback's bounded memory,
-close and restart, and a forgotten close that must not keep the interpreter alive."""
+stop_socket, opt-in status events, user data, the error after the last retry, a stalled
+callback's bounded memory, close and restart, and a forgotten close that must not keep the
+interpreter alive."""
 
 from __future__ import annotations
 
@@ -118,6 +119,37 @@ def test_same_socket_twice_returns_false_and_stop_socket_unsubscribes(manager) -
     # the key is free again
     assert manager.start_depth_socket(SYMBOL, inbox.callback("d"), update_speed_ms=100) == key
     wait_until(lambda: inbox.of("d"), what="the restarted socket")
+
+
+def test_status_events_reach_only_the_sockets_that_ask(manager, sim) -> None:
+    """A socket started with ``status_events`` is called back with ``subscribed`` once live and
+    ``reconnected`` after a dropped connection, wrapped like its messages; a socket on the same
+    stream without it gets diffs only."""
+    inbox = Inbox()
+    stream = f"{SYMBOL.lower()}@depth@100ms"
+    manager.start_multiplex_socket([stream], inbox.callback("told"), status_events=True)
+    manager.start_depth_socket(SYMBOL, inbox.callback("plain"), update_speed_ms=100)
+    manager.start()
+    try:
+
+        def kinds() -> list[str]:
+            return [m["data"]["e"] for m in inbox.of("told")]
+
+        wait_until(lambda: {"subscribed", "depthUpdate"} <= set(kinds()), what="live diffs")
+        (conn,) = manager.pool.connections
+        sim.faults.streams.drop_connections(target="streams")
+        wait_until(lambda: kinds()[-1:] == ["depthUpdate"] and "reconnected" in kinds())
+        wait_until(lambda: conn.reconnects == 1, what="the reconnect count")
+        told = inbox.of("told")
+        status = next(m for m in told if m["data"]["e"] == "reconnected")
+        assert status["stream"] == stream and status["data"]["stream"] == stream
+        assert sorted(set(kinds())) == ["depthUpdate", "reconnected", "subscribed"]
+        assert kinds().count("subscribed") == kinds().count("reconnected") == 1
+        count = len(inbox.of("plain"))
+        wait_until(lambda: len(inbox.of("plain")) > count + 2, what="diffs after the reconnect")
+        assert {m["e"] for m in inbox.of("plain")} == {"depthUpdate"}
+    finally:
+        sim.faults.streams.reset()
 
 
 def test_user_socket_calls_back_with_bare_events(sim, sim_rest) -> None:

@@ -13,6 +13,9 @@ Three layers, all on one event loop:
   duplicates are dropped, so nothing is lost and nothing is delivered twice.
 - `StreamPool`: places streams on connections, shares a stream between consumers, and hands
   each message to every consumer (``Subscriber``), whose queue applies the slow-consumer policy.
+  Consumers also hear, in order with the messages, when a stream became live for them and when
+  it is live again after a reconnect (`Subscriber.status`): what was sent while a connection was
+  down is lost, and only the consumer can tell whether that matters (a depth cache does).
 
 Every decision (delays, pacing, dedupe keys, placement, queue policy) comes from
 :mod:`binance._streams.rules`; this module only does I/O, timers and tasks. It must not import
@@ -87,6 +90,11 @@ class Subscriber(Protocol):
     def fail(self, exc: BaseException) -> None:
         """The subscription ended for good (``ReconnectError`` after the last retry)."""
 
+    def status(self, stream: str, status: str) -> None:
+        """News about ``stream``, in order with its messages: `rules.STATUS_SUBSCRIBED` once it
+        is live for this consumer, `rules.STATUS_RECONNECTED` each time it is live again after
+        its connection dropped (messages sent meanwhile are lost)."""
+
 
 class UserDataAuth(Protocol):
     """What the user data connection needs from the client: key, signer, clock."""
@@ -135,6 +143,7 @@ class _Link:
         self.closed: asyncio.Future[str] = loop.create_future()
         self.active: set[str] = set()
         self.subscription_id: Any = None
+        self.resuming: set[str] = set()  # streams to announce as reconnected once live here
         self.pending: dict[Any, list[asyncio.Future[Any]]] = {}
         self._outbox: deque[_Out] = deque()
         self._wake = asyncio.Event()
@@ -443,7 +452,7 @@ class ManagedSocket:
                     if self._closing:
                         return
                 try:
-                    link = await self._open()
+                    link = await self._open(resumed=not first)
                 except _OpenFailed as exc:
                     log.info("%s: connect failed: %s", self._name, exc)
                     failed += 1
@@ -492,7 +501,8 @@ class ManagedSocket:
         if self._on_exhausted is not None:
             self._on_exhausted(self)
 
-    async def _open(self) -> _Link:
+    async def _open(self, *, resumed: bool = False) -> _Link:
+        """A new link, set up. ``resumed``: it replaces one that dropped (not a rotation)."""
         cfg = self._cfg
         self._link_seq += 1
         lid = self._link_seq
@@ -511,6 +521,9 @@ class ManagedSocket:
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError, ValueError) as exc:
             raise _OpenFailed(repr(exc)) from exc
         link = _Link(self, ws, lid)
+        if resumed:
+            # Before the link's reader runs: the news precedes every frame of the new link.
+            self._resumed(link)
         try:
             await asyncio.wait_for(self._setup(link), cfg.open_timeout_s)
         except asyncio.CancelledError:
@@ -594,6 +607,9 @@ class ManagedSocket:
     async def _after_up(self, link: _Link) -> None:
         """Hook: a link became the current one (subclasses re-sync subscriptions)."""
 
+    def _resumed(self, link: _Link) -> None:
+        """Hook: ``link`` (just connected, not set up yet) replaces one that dropped."""
+
     def _fail_waiters(self, exc: BaseException) -> None:
         """Hook: wake everyone waiting for this connection with ``exc``."""
 
@@ -624,11 +640,12 @@ class ManagedSocket:
 class _Route:
     """A stream's kind and its consumers; shared between the pool and the connection."""
 
-    __slots__ = ("kind", "subs")
+    __slots__ = ("kind", "subs", "was_live")
 
     def __init__(self, kind: StreamKind) -> None:
         self.kind = kind
         self.subs: list[Subscriber] = []
+        self.was_live = False  # subscribed on some link at least once
 
 
 def stream_base_url(url: str) -> str:
@@ -736,11 +753,16 @@ class MarketConnection(ManagedSocket):
                 if op == "+":
                     link.active.update(chunk)
                     self._resolve(chunk)
+                    if link.resuming:
+                        self._announce(link, chunk)
                 else:
                     link.active.difference_update(chunk)
 
     def _resolve(self, streams: Iterable[str]) -> None:
         for name in streams:
+            route = self.routes.get(name)
+            if route is not None:
+                route.was_live = True
             for fut in self._waiters.pop(name, ()):
                 if not fut.done():
                     fut.set_result(None)
@@ -758,6 +780,20 @@ class MarketConnection(ManagedSocket):
         """Stop carrying ``stream`` (call `resync` to tell the server)."""
         self.routes.pop(stream, None)
         self._dedupe.forget(stream)
+
+    def _resumed(self, link: _Link) -> None:
+        # Streams carried before the drop hear of it once live on the new link: those in its
+        # URL now (live since the handshake), the others when their SUBSCRIBE is answered.
+        link.resuming = {name for name, route in self.routes.items() if route.was_live}
+        self._announce(link, self._url_streams)
+
+    def _announce(self, link: _Link, streams: Iterable[str]) -> None:
+        for name in streams:
+            if name in link.resuming:
+                link.resuming.discard(name)
+                route = self.routes.get(name)
+                if route is not None:
+                    _tell(route.subs, name, rules.STATUS_RECONNECTED)
 
     def _on_text(self, link: _Link, raw: bytes) -> None:
         obj = _loads(raw)
@@ -780,6 +816,14 @@ class MarketConnection(ManagedSocket):
             return
         for sub in route.subs:
             sub.deliver(stream, kind, obj, data)
+
+
+def _tell(subs: Iterable[Subscriber], stream: str, status: str) -> None:
+    for sub in list(subs):
+        try:
+            sub.status(stream, status)
+        except Exception:  # one consumer's bug must not stop the connection or the others
+            log.exception("a consumer of %s failed on its %s status", stream, status)
 
 
 # -- user data through the WebSocket API -----------------------------------------------------------
@@ -1000,7 +1044,8 @@ class StreamPool:
 
     # -- public -----------------------------------------------------------------------------------
     async def add(self, sub: Subscriber, streams: Iterable[str]) -> None:
-        """Deliver ``streams`` to ``sub``; returns once all of them are live.
+        """Deliver ``streams`` to ``sub``; returns once all of them are live, after telling
+        ``sub`` so (`Subscriber.status` with `rules.STATUS_SUBSCRIBED`).
 
         Raises:
             ReconnectError: a connection could not be (re)established.
@@ -1036,6 +1081,8 @@ class StreamPool:
         except BaseException:
             await asyncio.shield(self.remove(sub, names))
             raise
+        for name in dict.fromkeys(names):
+            _tell((sub,), name, rules.STATUS_SUBSCRIBED)
 
     async def remove(self, sub: Subscriber, streams: Iterable[str] | None = None) -> None:
         """Stop delivering ``streams`` (default: all) to ``sub``; idle connections close."""

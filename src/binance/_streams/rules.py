@@ -13,6 +13,8 @@ Everything the socket manager decides lives here so it can be tested by value, t
   the 24-hour rotation deadline (`rotation_delay`);
 - duplicate suppression across a rotation overlap or a duplicating server (`Deduper`);
 - the bounded per-consumer queue with its per-kind overflow policy (`Backlog`);
+- the opt-in status events that tell a consumer, in order with its messages, when a stream
+  became live and when it is live again after a reconnect (`status_event`);
 - the WebSocket API signing payload (`ws_api_payload`, NOTES.md §2.3).
 
 Binance's rules are cited from ``shared/binance-api/NOTES.md`` (§9 streams, §11 user data, §12 WS
@@ -39,6 +41,8 @@ __all__ = [
     "MAX_RETRIES_MESSAGE",
     "RETIRED_ALL_MARKET_TICKERS_STREAM",
     "SERVER_SHUTDOWN_STREAM",
+    "STATUS_RECONNECTED",
+    "STATUS_SUBSCRIBED",
     "Backlog",
     "Deduper",
     "DedupeResult",
@@ -60,6 +64,7 @@ __all__ = [
     "place_streams",
     "plan_url",
     "rotation_delay",
+    "status_event",
     "symbol_ticker_stream",
     "trade_stream",
     "ws_api_payload",
@@ -83,6 +88,18 @@ SERVER_SHUTDOWN_STREAM = "!serverShutdown"
 
 #: Text of the seed's error event after the last reconnect attempt failed.
 MAX_RETRIES_MESSAGE = "Max reconnect retries reached"
+
+#: Status event (`status_event`): the stream is live for this consumer; every message of it
+#: sent from now on is delivered.
+STATUS_SUBSCRIBED = "subscribed"
+#: Status event (`status_event`): the stream is live again after its connection dropped and
+#: reconnected; messages sent while the connection was down are lost (NOTES.md §9, §10).
+STATUS_RECONNECTED = "reconnected"
+
+_STATUS_TEXT = {
+    STATUS_SUBSCRIBED: "{} is live",
+    STATUS_RECONNECTED: "{} is live again after a reconnect: messages sent meanwhile are lost",
+}
 
 _DEPTH_LEVELS = ("5", "10", "20")
 _DEPTH_SPEEDS_MS = (100, 1000)
@@ -362,6 +379,22 @@ def gap_event(stream: str, dropped: int, now_ms: int, reason: str = "overflow") 
 def error_event(message: str = MAX_RETRIES_MESSAGE) -> dict[str, Any]:
     """The seed's error message: ``{'e': 'error', 'm': 'Max reconnect retries reached'}``."""
     return {"e": "error", "m": message}
+
+
+def status_event(status: str, stream: str, now_ms: int) -> dict[str, Any]:
+    """What a consumer that asked for status events gets, in order with the stream's messages.
+
+    ``{"e": status, "E": now_ms, "stream": stream, "m": text}`` with ``status``
+    `STATUS_SUBSCRIBED` (the stream is live: everything sent from now on arrives) or
+    `STATUS_RECONNECTED` (live again after a reconnect: what was sent while the connection was
+    down is lost, and no gap event says how much). A depth cache verifies its book on the
+    latter (NOTES.md §10); everything before the event came over the old connection.
+    """
+    try:
+        text = _STATUS_TEXT[status]
+    except KeyError:
+        raise ValueError(f"unknown stream status {status!r}") from None
+    return {"e": status, "E": now_ms, "stream": stream, "m": text.format(stream)}
 
 
 # -- placement ------------------------------------------------------------------------------------
@@ -662,7 +695,9 @@ class Backlog:
       learns exactly which streams lost how much, and a depth cache resyncs. Conflated streams
       keep their latest values. If conflated slots alone fill the queue, they are dropped too
       (with gap events): memory stays bounded by ``max_len`` plus one gap event per stream.
-    - Terminal events (the max-retries error) are never dropped.
+    - Terminal events (the max-retries error) are never dropped, and neither are status events
+      (`put_status`); of those, one per stream and status stays queued: a newer one replaces
+      it at the tail.
 
     Not thread-safe; the thread manager guards it with a lock.
 
@@ -680,6 +715,7 @@ class Backlog:
         self._queue: deque[list[Any]] = deque()
         self._slots: dict[Hashable, list[Any]] = {}
         self._gaps: dict[str, list[Any]] = {}
+        self._statuses: dict[tuple[str, str], list[Any]] = {}
         self.dropped = 0
         """Messages dropped by the overflow rule since creation."""
         self.conflated = 0
@@ -713,6 +749,22 @@ class Backlog:
         """Queue an item that no overflow may drop (the max-retries error)."""
         self._queue.append(["", item, None, None])
 
+    def put_status(self, stream: str, status: str, item: Any) -> None:
+        """Queue a status event (`status_event`) of ``stream``; no overflow drops it.
+
+        An earlier one of the same stream and status still queued is removed: the new one, at
+        the tail, says the same about everything queued before it (what follows each of them is
+        what counts), and memory stays bounded however often a stalled consumer's connection
+        reconnects.
+        """
+        key = (stream, status)
+        earlier = self._statuses.get(key)
+        if earlier is not None:
+            self._remove(earlier)
+        entry = [stream, item, key, None]
+        self._statuses[key] = entry
+        self._queue.append(entry)
+
     def pop(self) -> Any:
         """The oldest item; raises ``IndexError`` when empty."""
         entry = self._queue.popleft()
@@ -721,6 +773,8 @@ class Backlog:
             if entry[3] is None:
                 if self._gaps.get(slot) is entry:
                     del self._gaps[slot]
+                elif self._statuses.get(slot) is entry:
+                    del self._statuses[slot]
             elif self._slots.get(slot) is entry:
                 del self._slots[slot]
         return entry[1]
@@ -738,6 +792,15 @@ class Backlog:
         self._queue.clear()
         self._slots.clear()
         self._gaps.clear()
+        self._statuses.clear()
+
+    def _remove(self, entry: list[Any]) -> None:
+        # By identity: entries are lists, and deque.remove would compare them by value.
+        queue = self._queue
+        for i, queued in enumerate(queue):
+            if queued is entry:
+                del queue[i]
+                return
 
     def _merged(self, stream: str, old_item: Any, new_item: Any, new_data: Any, kind: Any) -> Any:
         assert kind.merge is not None
