@@ -33,6 +33,8 @@ This module must not import the simulator.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import logging
 import random
 import urllib.parse
 from collections.abc import Callable, Iterable
@@ -49,6 +51,8 @@ from binance._streams.conn import (
     wall_ms,
 )
 from binance._streams.rules import StreamConfig, StreamKind
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ControlError",
@@ -242,6 +246,7 @@ class Stream:
             pool = self._manager._pool_now()
             if self._user:
                 self._manager._user_auth()  # fail now, not inside the connection, if no key
+                await self._manager._align_clock()
                 await pool.add_user(self)
             else:
                 await pool.add(self, self._streams)
@@ -379,6 +384,7 @@ class StreamManager:
         self.ws_api_url = ws_api_url or _client_url(client, "ws_api_url") or DEFAULT_WS_API_URL
         """WebSocket API URL in use (user data)."""
         self._auth = auth
+        self._auth_given = auth is not None  # a caller's UserAuth brings its own clock
         self.config = config or StreamConfig()
         """The knobs in force."""
         self._rng = rng
@@ -397,6 +403,26 @@ class StreamManager:
                 rng=self._rng,
             )
         return self._pool
+
+    async def _align_clock(self) -> None:
+        """Measure the exchange's clock through the client if it never has, before the first
+        user data logon: the logon is signed with the client's ``timestamp_ms`` (NOTES.md §1.4),
+        which is this machine's clock until a measurement, and a skewed clock gets -1021."""
+        client = self._client
+        ctx = getattr(client, "_ctx", None)
+        sync_clock = getattr(client, "sync_clock", None)
+        if ctx is None or sync_clock is None or self._auth_given:
+            return
+        if not ctx.clock.needs_sync(ctx.mono_ms()):
+            return
+        try:
+            # A sync Client does its I/O in the worker thread; an AsyncClient's call only makes
+            # the coroutine there, awaited here.
+            result = await asyncio.get_running_loop().run_in_executor(None, sync_clock)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # noqa: BLE001 - the logon still tries, with this clock
+            log.warning("could not measure the exchange clock before user data logon: %s", exc)
 
     def _user_auth(self) -> UserAuth:
         if self._auth is None:

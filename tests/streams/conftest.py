@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from binance._streams.rules import StreamConfig
-from sim_clients import client_for  # noqa: F401 (re-exported)
+from sim_clients import async_client_for, client_for  # noqa: F401 (re-exported)
 from waiting import TIMEOUT_SCALE, async_wait_until, deadline, wait_until  # noqa: F401 (re-exported)
 
 #: The symbol with the busiest background market in the simulator.

@@ -17,6 +17,7 @@ from binance.streams import ControlError, ReconnectError, Stream, StreamManager,
 from .conftest import (
     FAST,
     SYMBOL,
+    async_client_for,
     async_wait_until,
     cancel_order,
     check_depth_continuity,
@@ -216,6 +217,27 @@ async def test_user_data_is_stamped_with_the_clients_server_clock(sim) -> None:
         sim.faults.reset()
         client._ctx.clock.invalidate()  # the shared estimate now carries the skew
         client.close()
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_user_data_logon_measures_a_never_measured_clock(sim, kind) -> None:
+    """A client that never made a signed call opens user data with the server's clock 30 s
+    behind this machine's: the manager measures the clock first, so the logon passes."""
+    client = client_for(sim) if kind == "sync" else async_client_for(sim)
+    client._ctx.clock.invalidate()
+    sim.faults.set_clock_skew(-30_000)
+    try:
+        async with StreamManager(client, config=FAST) as sm:
+            user = await asyncio.wait_for(sm.user_socket().open(), RECV_S)
+            await user.close()
+        assert abs(client.timestamp_ms() - (time.time() * 1000 - 30_000)) < 5_000
+    finally:
+        sim.faults.reset()
+        client._ctx.clock.invalidate()  # the shared estimate now carries the skew
+        if kind == "sync":
+            client.close()
+        else:
+            await client.close_connection()
 
 
 async def test_user_stream_without_a_key_fails_at_once(sim) -> None:
