@@ -15,10 +15,13 @@ What it measures, per diff event (a ``<symbol>@depth`` message as JSON text), on
 
 Contenders, each fed the same messages:
 
-- ``us (OrderBook)``: `binance.orderbook.OrderBook` (``apply`` + ``top_bids(5)``).
+- ``us (OrderBook)``: `binance.orderbook.OrderBook` (``bids/asks.update`` + ``bids.top(5)``).
 - ``us (DepthSync+DepthCache)``: the depth cache manager's hot path: ``orjson.loads`` ->
   `binance._depthsync.DepthSync.on_event` (sequence checks, crossed-book check) ->
   `binance.depthcache.DepthCache.get_bids(5)`.
+- ``... pure Python``: the same two with the pure-Python sides (`binance.orderbook.PyBookSide`,
+  what runs where ``binance._cbook`` could not be built or ``BINANCE_PURE_PYTHON=1``); the
+  others use the C sides when they are built (the header line says which).
 - ``us (manager)``: the real per-event path of `binance.depthcache.MultiDepthCacheManager`:
   ``orjson.loads`` -> the handler the socket manager's callback thread calls (cache lock,
   message kind, `DepthSync.on_event`, state and update id bookkeeping, the callback lock) ->
@@ -58,9 +61,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import peer_versions, print_table, run_peer  # noqa: E402
 from binance._depthsync import DepthSync  # noqa: E402
 from binance.depthcache import DepthCache, MultiDepthCacheManager  # noqa: E402
-from binance.orderbook import OrderBook  # noqa: E402
+from binance.orderbook import ACCELERATED, OrderBook, PyBookSide  # noqa: E402
 
 SCENARIOS = {"busy": 15.0, "quiet": 3.0}  # mean levels per side per event
+PURE = " pure Python"  # suffix of the rows measured with the pure-Python sides
+
+
+class PyOrderBook(OrderBook):
+    """An OrderBook with the pure-Python sides (the fallback without ``binance._cbook``)."""
+
+    __slots__ = ()
+    side_class = PyBookSide
+
+
 TARGETS = {"python-binance": 100.0, "ccxt": 2.0}  # required "us is N x faster" on top5
 FLOOR_SHARE = 0.5  # required: our parse+apply+top5 rate >= this share of the floor rate
 
@@ -162,9 +175,9 @@ def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> di
             loads(m)
         return len(msgs)
 
-    def book_run(reads: int) -> Callable[[], int]:
+    def book_run(reads: int, book_class: type[OrderBook]) -> Callable[[], int]:
         def run() -> int:
-            book = OrderBook(snapshot["bids"], snapshot["asks"])
+            book = book_class(snapshot["bids"], snapshot["asks"])
             bids, asks = book.bids, book.asks
             for m in msgs:
                 event = loads(m)
@@ -179,9 +192,10 @@ def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> di
 
         return run
 
-    def cache_run(reads: int) -> Callable[[], int]:
+    def cache_run(reads: int, book_class: type[OrderBook]) -> Callable[[], int]:
         def run() -> int:
             cache = DepthCache("BTCUSDT")
+            cache.book = book_class()
             sync = DepthSync("BTCUSDT", book=cache.book, snapshot_limit=len(snapshot["bids"]) + 1)
             sync.on_snapshot(snapshot)
             on_event = sync.on_event
@@ -223,8 +237,11 @@ def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> di
     rates["floor"]["us"] = best_rate(floor, repeat)
     rates["floor"]["stdlib json"] = best_rate(json_floor, 1)
     for mode, reads in (("parse+apply", 0), ("top5", 1), ("top5x2", 2)):
-        rates[mode]["us (OrderBook)"] = best_rate(book_run(reads), repeat)
-        rates[mode]["us (DepthSync+DepthCache)"] = best_rate(cache_run(reads), repeat)
+        for suffix, book_class in (("", OrderBook), (PURE, PyOrderBook)):
+            rates[mode][f"us (OrderBook){suffix}"] = best_rate(book_run(reads, book_class), repeat)
+            rates[mode][f"us (DepthSync+DepthCache){suffix}"] = best_rate(
+                cache_run(reads, book_class), repeat
+            )
         rates[mode]["us (manager)"] = manager_rate(reads)
     return rates
 
@@ -235,7 +252,7 @@ class _Sockets:
 
     pool = None
 
-    def start_multiplex_socket(self, streams: list[str], callback: Callable) -> str:
+    def start_multiplex_socket(self, streams: list[str], callback: Callable, **options) -> str:
         self.handler = callback
         return "streams=" + "/".join(streams)
 
@@ -385,7 +402,9 @@ def main() -> None:
 
     versions = peer_versions()
     print(
-        f"python {sys.version.split()[0]}, orjson {orjson.__version__}; peers: "
+        f"python {sys.version.split()[0]}, orjson {orjson.__version__}; order book sides: "
+        + ("C (binance._cbook)" if ACCELERATED else "pure Python")
+        + "; peers: "
         + ", ".join(f"{k} {v}" for k, v in versions.items())
     )
     failures = []
@@ -428,7 +447,8 @@ def main() -> None:
             base = "us (DepthSync+DepthCache)"
             print_table(f"{title} (events/s)", rates[mode], base=base)
             floor = rates["floor"]["us"]
-            print(f"  {base} runs at {rates[mode][base] / floor:.2f} of the floor")
+            for who in (base, base + PURE):
+                print(f"  {who} runs at {rates[mode][who] / floor:.2f} of the floor")
         top5 = rates["top5"]
         base = top5["us (DepthSync+DepthCache)"]
         for peer, need in TARGETS.items():

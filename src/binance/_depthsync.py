@@ -40,18 +40,31 @@ Rules, with NOTES.md section 10's step numbers:
   replaced (it should stay 0). Events are only logged while a refresh waits: keeping every event
   alive would cost more than applying it.
 
-No I/O here: no sockets, no JSON, no clocks. Imports only `binance.orderbook`.
+Speed: with the C order book (`binance.orderbook.ACCELERATED`), the common case of
+`DepthSync.on_event` (a synced book, an event that continues it) is one call into
+``binance._cbook.sync_event``, which applies these same rules to that case and hands every
+other case back to the Python code below.
+
+No I/O here: no sockets, no JSON, no clocks. Imports only `binance.orderbook` and the optional
+``binance._cbook``.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from binance.orderbook import OrderBook
+
+try:
+    from binance._cbook import Side as _CSide
+    from binance._cbook import sync_event as _sync_event
+except ImportError:  # installed without a C compiler
+    _CSide = None  # type: ignore[assignment,misc]
+    _sync_event = None  # type: ignore[assignment]
 
 __all__ = ["Action", "Applied", "DepthSync", "NeedSnapshot", "Resync", "SyncState"]
 
@@ -98,6 +111,9 @@ class Applied(NamedTuple):
 
 Action = NeedSnapshot | Applied
 """What `DepthSync.on_event` and `DepthSync.on_snapshot` return (besides None)."""
+
+_SYNCED = SyncState.SYNCED
+_new_applied = tuple.__new__  # builds an Applied without the Python frame of its __new__
 
 
 class DepthSync:
@@ -148,6 +164,10 @@ class DepthSync:
         self._id: int | None = None
         self._event_time: int | None = None
         self._asked = False  # a NeedSnapshot is outstanding
+        # The C fast path of on_event, when the book's sides are C sides.
+        self._fast: Callable[..., Any] | None = None
+        if _CSide is not None and isinstance(self.book.bids, _CSide):
+            self._fast = _sync_event
         self.events_applied = 0
         """Diff events applied to the book."""
         self.events_ignored = 0
@@ -193,6 +213,25 @@ class DepthSync:
         Raises:
             ValueError: The event is for another symbol or lacks ``U``/``u``.
         """
+        fast = self._fast
+        if fast is not None and self._state is _SYNCED and self._recent is None:
+            book = self.book  # the common case in one C call; NotImplemented: the rules below
+            try:
+                done = fast(
+                    book.bids, book.asks, event, self._id, self.symbol, self.check_crossed, Applied
+                )
+            except (KeyError, TypeError, ValueError) as exc:  # bad levels, book partly changed
+                return self._resync(f"bad levels in event u={event['u']}: {exc}", None)
+            if type(done) is Applied:
+                self._id = done[1]
+                self._event_time = done[2]
+                self.events_applied += 1
+                return done
+            if done is not NotImplemented:  # applied, and now crossed: done is u
+                self._id = done
+                self._event_time = event.get("E")
+                self.events_applied += 1
+                return self._resync(f"crossed book after update id {done}", None)
         try:
             first = event["U"]
             last = event["u"]
@@ -201,7 +240,7 @@ class DepthSync:
         symbol = event.get("s")
         if symbol is not None and symbol != self.symbol:
             raise ValueError(f"event for {symbol!r} fed to the {self.symbol} depth sync")
-        if self._state is SyncState.SYNCED:
+        if self._state is _SYNCED:
             book_id: int = self._id  # type: ignore[assignment]
             if last <= book_id:  # NOTES.md §10: already in the book
                 self.events_ignored += 1
@@ -211,24 +250,18 @@ class DepthSync:
             if last < first:
                 return self._resync(f"malformed event: u={last} < U={first}", None)
             book = self.book
-            try:
-                book.bids.update(event["b"])
-                book.asks.update(event["a"])
+            try:  # both sides and the crossed-book check in one call (C when accelerated)
+                crossed = book.bids._apply_event(book.asks, event, self.check_crossed)
             except (KeyError, TypeError, ValueError) as exc:
                 return self._resync(f"bad levels in event u={last}: {exc}", None)
             self._id = last
-            self._event_time = event.get("E")
-            recent = self._recent
-            if recent is not None:
-                if len(recent) < self._replay_max:
-                    recent.append(event)
-                else:  # the refresh waited too long: its snapshot can no longer be replayed
-                    recent.clear()
-                    self._recent = None
+            event_time = self._event_time = event.get("E")
+            if self._recent is not None:
+                self._log(event)
             self.events_applied += 1
-            if self.check_crossed and book.crossed():
+            if crossed:
                 return self._resync(f"crossed book after update id {last}", None)
-            return Applied(first, last, self._event_time, 1)
+            return _new_applied(Applied, (first, last, event_time, 1))  # Applied(...), faster
         if last < first:
             self.events_ignored += 1
             return None
@@ -237,6 +270,16 @@ class DepthSync:
             self._asked = True
             return NeedSnapshot(self.symbol, "no snapshot yet")
         return None
+
+    def _log(self, event: Mapping[str, Any]) -> None:
+        """Keep an applied event for the awaited refresh snapshot to replay."""
+        recent = self._recent
+        assert recent is not None
+        if len(recent) < self._replay_max:
+            recent.append(event)
+        else:  # the refresh waited too long: its snapshot can no longer be replayed
+            recent.clear()
+            self._recent = None
 
     def on_snapshot(self, snapshot: Mapping[str, Any]) -> Action | None:
         """Feed a REST snapshot (``lastUpdateId``, ``bids``, ``asks``).

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from binance._depthsync import Applied, DepthSync, NeedSnapshot, Resync, SyncState
 from binance._streams.rules import STATUS_RECONNECTED, STATUS_SUBSCRIBED
-from binance.orderbook import Level, OrderBook
+from binance.orderbook import CBookSide, Level, OrderBook
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +63,10 @@ __all__ = [
     "MultiDepthCacheManager",
     "Transition",
 ]
+
+#: A side whose reads copy their levels in one C call (atomic under the GIL); None if the
+#: C core is not built.
+_ONE_STEP_READS: type | None = CBookSide
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +120,10 @@ class DepthCache:
     """The order book of one symbol, as the seed's ``DepthCacheManager`` hands it to callbacks.
 
     Prices and quantities come back as floats, as in the seed, or as `Decimal` (exact) with
-    ``use_decimal=True``. Reads and the manager's updates take `lock`, so reading from any
-    thread is safe; hold ``with cache.lock:`` around several reads to see one consistent book.
+    ``use_decimal=True``. Reading from any thread is safe: the manager's updates take `lock`,
+    and a read either takes it too or, on the C-accelerated book, copies the levels in one C
+    call that no update can interleave with. Hold ``with cache.lock:`` around several reads to
+    see one consistent book.
 
     Example::
 
@@ -188,6 +194,9 @@ class DepthCache:
             ``use_decimal``). Levels past the range the last snapshot vouched for are left out
             (see `horizon`); empty while the cache has no book.
         """
+        levels = self.book.bids
+        if type(levels) is _ONE_STEP_READS:  # copied in one C call: no lock needed
+            return levels.top(limit, decimal=self.use_decimal)
         with self.lock:
             return self.book.bids.top(limit, decimal=self.use_decimal)
 
@@ -202,6 +211,9 @@ class DepthCache:
             ``use_decimal``). Levels past the range the last snapshot vouched for are left out
             (see `horizon`); empty while the cache has no book.
         """
+        levels = self.book.asks
+        if type(levels) is _ONE_STEP_READS:  # copied in one C call: no lock needed
+            return levels.top(limit, decimal=self.use_decimal)
         with self.lock:
             return self.book.asks.top(limit, decimal=self.use_decimal)
 

@@ -6,23 +6,54 @@ is a no-op. Reads return the best levels first (highest bid, lowest ask) as ``[p
 lists of floats, or of `decimal.Decimal` on request.
 
 This module knows nothing of update ids, JSON or sockets (`binance._depthsync` does the
-sequencing, `binance.depthcache` the wiring). No I/O here; it imports only the standard library
-and sortedcontainers.
+sequencing, `binance.depthcache` the wiring). No I/O here; it imports only the standard library,
+sortedcontainers and the optional C extension ``binance._cbook``.
 
-How prices are keyed (measured in ``benchmarks/bench_orderbook.py``; the README quotes numbers):
+Two implementations of a side, with the same behaviour (``tests/test_orderbook_c.py`` drives
+both with the same random operations, garbage included, and compares every answer):
 
-- Levels arrive as decimal strings (``"0.01000000"``). ``float()`` on such a string costs about
-  as much as orjson parsing the whole level, and most updates touch a price the book already holds.
-  So a side stores the **strings as received**: ``{price text: quantity text}``, updated with one
-  C-level ``dict.update`` per message. Only a price text the side has never seen is parsed (to
-  place it in the sorted index).
+- `CBookSide`, in C (``src/binance/_cbook.c``), built by ``pip install`` where a C compiler
+  exists. It is `BookSide` when it imports, unless the environment variable
+  ``BINANCE_PURE_PYTHON`` is set to anything but ``""`` or ``"0"`` (read once, at import).
+  `ACCELERATED` says which one is active.
+- `PyBookSide`, pure Python: the fallback, and the reference the C side is tested against.
+
+Why C (``benchmarks/bench_orderbook.py``; the README quotes the numbers): per depth event, the
+target is half the rate of ``orjson.loads`` alone. The pure side reaches about a tenth: a plain
+``dict.update`` of the levels alone already runs at 0.4 of that rate, and ordering, parsing and
+Python calls take the rest. In C a level costs about as much as orjson spends creating it.
+
+How the C side works (details in the C file's header):
+
+- Levels sit in blocks of at most 64, sorted best first by a key: the price as a double,
+  negated for bids. Finding a price scans one block's keys; inserting or removing near the top
+  moves only that block's levels, and a quantity of zero removes the level at once.
+- Prices and quantities are parsed once, on update, by a digit parser (correctly rounded, like
+  ``float()``; other spellings go through ``float()`` itself). A price of at most 15 digits has
+  a double no other such price has; two prices sharing a double (16+ digits) are ordered by
+  their exact decimal text, so ordering is exact and different prices never merge.
+- No Python object is kept per level: a quantity is kept as its digits and scale (the
+  coefficient and exponent of ``Decimal(text)``), a short price's digits follow from its key,
+  and other texts are copied to a side arena. Updating a level frees nothing cold.
+- Float reads build rows from the stored doubles, reusing the list the previous small read
+  returned when the caller dropped it; Decimal reads rebuild the texts. ``OrderBook.crossed``
+  compares two stored best levels: O(1).
+- ``DepthSync.on_event``'s common case (synced book, continuing event) is one C call,
+  ``binance._cbook.sync_event``.
+
+How the pure side keys prices:
+
+- Levels arrive as decimal strings (``"0.01000000"``). So a side stores the **strings as
+  received**: ``{price text: quantity text}``, updated with one C-level ``dict.update`` per
+  message once the batch's shape and quantities are checked. Only a price text the side has
+  never seen is parsed (to place it in the sorted index).
 - The sorted index (`sortedcontainers.SortedList`, O(log n) insert and remove) holds one sort key
   per price: ``float(price)``, negated for bids so that both sides iterate best first. Floats
   order correctly and are cheap to compare; ``float`` is monotonic, so it can only fail by giving
   two different prices the same key (more than ~15 significant digits). A new price whose key is
   already taken is checked exactly with `Decimal`: the same value written differently
   (``"0.0100"`` vs ``"0.01000000"``) is merged into the known text; a genuinely different value
-  switches that side to exact `Decimal` keys for good. Quantities are never parsed on update.
+  switches that side to exact `Decimal` keys for good.
 - A quantity of zero leaves a *tombstone* (the text stays, with a zero quantity): a price that
   comes back later costs nothing to re-insert. Reads skip tombstones; those piling up in front of
   the best price are purged as reads pass over them, and a compaction drops all of them whenever
@@ -34,26 +65,41 @@ How prices are keyed (measured in ``benchmarks/bench_orderbook.py``; the README 
   away from the top is a list copy, and after an update at the top costs a few conversions.
 - Decimal results are built from the stored texts, so they are exact whatever the key.
 
+Spelling: prices written differently but equal are one level, which keeps the text it was set
+with when it appeared (the pure side may keep an older spelling of a removed level; Decimal
+results are equal either way). A price that is not a plain decimal (``"1e-2"``) is kept by the
+C side in plain form (``Decimal("0.01")``).
+
 Trusted range: a side can be told that levels past some price are unknown (a REST snapshot only
 lists the best N levels; NOTES.md section 10: "levels outside the snapshot are unknown until they
 change"). Reads then never return a level past that price, even one a later update set: levels
 between the snapshot's deepest price and it could exist unseen, so it cannot be reported as part
-of a contiguous top. See `BookSide.replace` and `BookSide.horizon`.
+of a contiguous top. See `PyBookSide.replace` and `PyBookSide.horizon`.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from itertools import islice
 from operator import itemgetter
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from sortedcontainers import SortedList
+from sortedcontainers import SortedList  # type: ignore[import-untyped]
 
-__all__ = ["BookSide", "Level", "OrderBook"]
+try:
+    from binance import _cbook
+except ImportError:  # installed without a C compiler: pure Python only
+    _cbook = None  # type: ignore[assignment]
+
+__all__ = ["ACCELERATED", "BookSide", "CBookSide", "Level", "OrderBook", "PyBookSide"]
+
+#: True if `BookSide` is the C implementation: ``binance._cbook`` was built and the
+#: environment variable ``BINANCE_PURE_PYTHON`` is unset, empty or ``0``.
+ACCELERATED: bool = _cbook is not None and os.environ.get("BINANCE_PURE_PYTHON", "") in ("", "0")
 
 #: One price level as returned to users: ``[price, quantity]``.
 Level = list[Any]
@@ -86,6 +132,43 @@ def _text(value: Any) -> str:
     return format(dec, "f")
 
 
+def _price_error(text: Any) -> Exception | None:
+    """Why ``text`` is not a usable price, or None (the rule both implementations apply)."""
+    if type(text) is not str:
+        return TypeError(f"prices must be decimal strings, not {text!r}")
+    try:
+        value = float(text)
+    except ValueError as exc:
+        return exc
+    if not 0.0 < value < math.inf:
+        return ValueError(f"price must be a finite positive number, not {text!r}")
+    return None
+
+
+def _quantity_error(text: Any) -> Exception | None:
+    """Why ``text`` is not a usable quantity, or None (zero is usable: it removes the level)."""
+    if not isinstance(text, str):
+        return TypeError(f"quantities must be decimal strings, not {text!r}")
+    try:
+        value = float(text)
+    except ValueError as exc:
+        return exc
+    if not 0.0 <= value < math.inf:
+        return ValueError(f"quantity must be a finite non-negative number, not {text!r}")
+    return None
+
+
+def _pair(level: Any) -> tuple[Any, Any]:
+    """``level`` as a ``(price, quantity)`` tuple; TypeError or ValueError if it is not a pair."""
+    try:
+        pair = tuple(level)
+    except TypeError:
+        raise TypeError(f"a level must be a [price, quantity] pair, not {level!r}") from None
+    if len(pair) != 2:
+        raise ValueError(f"a level must be a [price, quantity] pair, not {level!r}")
+    return pair
+
+
 def _is_zero(qty: str) -> bool:
     """True if a quantity text is zero (cheap for Binance's plain decimal strings)."""
     if not qty.strip("0."):
@@ -95,11 +178,12 @@ def _is_zero(qty: str) -> bool:
     return float(qty) == 0.0
 
 
-class BookSide:
-    """One side of an order book: price -> quantity, iterated best price first.
+class PyBookSide:
+    """One side of an order book: price -> quantity, iterated best price first (pure Python).
 
     Prices and quantities are given as decimal strings, as Binance sends them (``"0.01000000"``);
-    `set` also accepts numbers. A quantity of zero removes the level.
+    `set` also accepts numbers. A quantity of zero removes the level. `BookSide` is this class
+    or the C one, `CBookSide`, which behaves the same.
 
     Args:
         side: ``"bids"`` (best = highest price) or ``"asks"`` (best = lowest price).
@@ -173,24 +257,62 @@ class BookSide:
         """Apply ``[price, quantity]`` string pairs in order (a diff event's ``b`` or ``a``).
 
         The pairs must be decimal strings (what ``orjson.loads`` gives for a depth message); use
-        `set` for numbers. Later pairs win over earlier ones for the same price.
+        `set` for numbers. Later pairs win over earlier ones for the same price. Prices written
+        differently but equal (``"0.0100"``, ``"0.01000000"``) are one level, which keeps the
+        text it was first set with.
 
         Raises:
-            ValueError: A price is not a finite positive decimal string, or a pair is not a pair.
-            TypeError: A price is not a string.
+            ValueError: A price is not a finite positive decimal string, a quantity not a finite
+                non-negative one, or a level is not a pair.
+            TypeError: A price or quantity is not a string, or a level is not a sequence.
             On either error the good pairs are applied (up to a malformed pair, which stops the
-            batch) and the bad ones skipped; the side stays consistent.
+            batch) and the bad ones skipped; the first error is raised; the side stays
+            consistent.
         """
+        if type(levels) is not list and type(levels) is not tuple:
+            levels = list(levels)
+        try:
+            batch: dict[str, str] = dict(levels)  # type: ignore[arg-type]  # checks the shapes
+            texts = "".join(batch.values())  # TypeError unless every quantity is a str
+            total = sum(map(float, batch.values()))  # ValueError unless all are numbers
+        except (TypeError, ValueError):
+            self._update_slow(levels)
+            return
+        # The slow path checks pair by pair when a price comes twice, a quantity may be negative
+        # ("-" is rare: "-0" is fine) or one is NaN or infinite (then so is the total).
+        if len(batch) != len(levels) or "-" in texts or not total < math.inf:
+            self._update_slow(levels)
+            return
+        self._apply(levels, batch)
+
+    def _update_slow(self, levels: Iterable[Any]) -> None:
+        """`update` one pair at a time, for a batch holding something bad."""
+        error: Exception | None = None
+        for level in levels:
+            try:
+                price, quantity = _pair(level)
+            except (TypeError, ValueError) as exc:
+                error = error or exc
+                break  # a malformed pair stops the batch (as dict.update does)
+            problem = _price_error(price) or _quantity_error(quantity)
+            if problem is None:
+                try:
+                    self._apply(((price, quantity),), {price: quantity})
+                except ValueError as exc:
+                    problem = exc
+            if problem is not None:
+                error = error or problem
+        if error is not None:
+            raise error
+
+    def _apply(self, levels: Sequence[Sequence[str]], batch: dict[str, str]) -> None:
+        """Apply pairs whose shape and quantities are valid; raises the first bad price's error."""
         qty = self._qty
         count = len(qty)
-        try:
-            qty.update(levels)  # C speed; only prices never seen before need more work
-        except (TypeError, ValueError):
-            self._index_new([(t, q) for t, q in qty.items() if t not in self._key])
-            raise
+        qty.update(batch)  # C speed; only prices never seen before need more work
         if len(qty) != count:
-            self._index_new(levels)
-        elif not self._dirty and not self._wtexts.isdisjoint(map(_first, levels)):
+            self._index_new(levels, batch)
+        elif not self._dirty and not self._wtexts.isdisjoint(batch):
             self._dirty = True
 
     def _make_key(self, text: Any) -> _Key:
@@ -202,12 +324,12 @@ class BookSide:
         key: _Key = Decimal(text) if self._exact else value
         return -key if self._bids else key
 
-    def _index_new(self, levels: Sequence[Sequence[str]]) -> None:
-        """Index the price texts of ``levels`` that `update` just added to ``_qty``."""
+    def _index_new(self, levels: Sequence[Sequence[str]], batch: dict[str, str]) -> None:
+        """Index the price texts of ``batch`` that `_apply` just added to ``_qty``."""
         aliases: dict[str, str] = {}
-        error: Exception | None = None
-        for text in set(map(_first, levels)).difference(self._key):  # the new price texts
-            if text in self._key or text in aliases:  # self._key: _go_exact replaces it
+        errors: dict[str, Exception] = {}
+        for text in set(batch).difference(self._key):  # the new price texts (C speed)
+            if text in self._key:  # _go_exact replaced the key map while this loop ran
                 continue
             try:
                 key = self._make_key(text)
@@ -222,7 +344,7 @@ class BookSide:
                     known = self._text.get(key)
             except (TypeError, ValueError, InvalidOperation) as exc:
                 self._qty.pop(text, None)  # skip the bad pair
-                error = error or exc
+                errors[text] = exc if not isinstance(exc, InvalidOperation) else ValueError(text)
                 continue
             if known is not None:
                 aliases[text] = known  # same price, other spelling: keep the known text
@@ -230,12 +352,12 @@ class BookSide:
                 self._insert(key, text)
         if aliases:
             self._merge_aliases(levels, aliases)
-        if not self._dirty and not self._wtexts.isdisjoint(map(_first, levels)):
+        if not self._dirty and not self._wtexts.isdisjoint(batch):
             self._dirty = True
         if len(self._qty) > self._compact_at:
             self._compact()
-        if error is not None:
-            raise error
+        if errors:  # raise the error of the first bad price in the batch
+            raise next(errors[text] for text in batch if text in errors)
 
     def _insert(self, key: _Key, text: str) -> None:
         self._keys.add(key)
@@ -259,7 +381,7 @@ class BookSide:
             text = level[0]
             target = aliases.get(text)
             if target is None and text in key_of:
-                target = text
+                target = text  # a known text also written in another spelling in this batch
             if target is not None:
                 qty[target] = level[1]
         for text in aliases:
@@ -298,8 +420,7 @@ class BookSide:
                 untrusted and never reported (see `horizon`).
         """
         self._clear_all()
-        pairs = [(_text(p), _text(q)) for p, q in levels]
-        self.update(pairs)
+        self.update([(_text(p), _text(q)) for p, q in levels])
         if not complete:
             live = [self._key[t] for t, q in self._qty.items() if not _is_zero(q)]
             if live:
@@ -376,6 +497,23 @@ class BookSide:
             if entry[3] is not None:
                 return entry[0]  # type: ignore[no-any-return]
         return None
+
+    def _crosses(self, asks: PyBookSide) -> bool:
+        """True if this (bid) side's best price is at or above the best price of ``asks``."""
+        bid = self._best_key()
+        ask = asks._best_key()
+        if bid is None or ask is None:
+            return False
+        if -bid != ask:
+            return -bid > ask
+        # One float, maybe two prices (16+ digits): compare the texts exactly.
+        return Decimal(self._text[bid]) >= Decimal(asks._text[ask])
+
+    def _apply_event(self, asks: PyBookSide, event: Mapping[str, Any], check_crossed: Any) -> bool:
+        """Apply a depth event's ``b`` here and its ``a`` to ``asks``; True if now crossed."""
+        self.update(event["b"])
+        asks.update(event["a"])
+        return bool(check_crossed) and self._crosses(asks)
 
     def _live_entries(self, k: int) -> list[list[Any]]:
         assert self._win is not None
@@ -534,6 +672,58 @@ class BookSide:
         return f"<BookSide {self.side} best={self.best()!r}>"
 
 
+if _cbook is not None:
+
+    class CBookSide(_cbook.Side):
+        """One side of an order book: price -> quantity, iterated best price first (C core).
+
+        Same behaviour as `PyBookSide` (see the module docstring for the design). ``update``,
+        ``top``, ``best``, ``clear``, ``len()`` and ``bool()`` run in ``binance._cbook``.
+
+        Args:
+            side: ``"bids"`` (best = highest price) or ``"asks"`` (best = lowest price).
+        """
+
+        __slots__ = ()
+
+        def set(self, price: Any, quantity: Any) -> None:
+            """Set one level's quantity; zero removes the level (see `PyBookSide.set`)."""
+            self.update(((_text(price), _text(quantity)),))
+
+        def replace(self, levels: Iterable[Sequence[Any]], *, complete: bool = True) -> None:
+            """Replace the whole side with ``levels`` (see `PyBookSide.replace`)."""
+            self.clear()
+            self.update([(_text(p), _text(q)) for p, q in levels])
+            if not complete:
+                self._trust_to_worst()
+
+        @property
+        def horizon(self) -> Decimal | None:
+            """The worst price this side vouches for, or None (see `PyBookSide.horizon`)."""
+            text = self._horizon_text
+            if text is None:
+                return None
+            if not text:
+                return Decimal("Infinity") if self.side == "bids" else Decimal("-Infinity")
+            return Decimal(text)
+
+        def __iter__(self) -> Iterator[Level]:
+            """Trusted levels as float ``[price, quantity]``, best first."""
+            return iter(self.top())
+
+        def __repr__(self) -> str:
+            return f"<BookSide {self.side} best={self.best()!r}>"
+
+else:
+    CBookSide = None  # type: ignore[misc]
+
+if TYPE_CHECKING:
+    BookSide = PyBookSide
+else:
+    BookSide = CBookSide if ACCELERATED else PyBookSide
+    """The active implementation: `CBookSide` if `ACCELERATED`, else `PyBookSide`."""
+
+
 class OrderBook:
     """Both sides of one symbol's order book. No I/O; see the module docstring for the design.
 
@@ -552,12 +742,15 @@ class OrderBook:
 
     __slots__ = ("asks", "bids")
 
+    #: The class of both sides (subclasses may pick `PyBookSide` or `CBookSide`).
+    side_class: ClassVar[type[BookSide]] = BookSide
+
     def __init__(
         self, bids: Iterable[Sequence[Any]] = (), asks: Iterable[Sequence[Any]] = ()
     ) -> None:
-        self.bids = BookSide("bids")
+        self.bids: BookSide = self.side_class("bids")
         """The bid side (best = highest price)."""
-        self.asks = BookSide("asks")
+        self.asks: BookSide = self.side_class("asks")
         """The ask side (best = lowest price)."""
         if bids or asks:
             self.replace(bids, asks)
@@ -609,9 +802,7 @@ class OrderBook:
 
     def crossed(self) -> bool:
         """True if the best bid is at or above the best ask (an impossible resting book)."""
-        bid = self.bids._best_key()
-        ask = self.asks._best_key()
-        return bid is not None and ask is not None and -bid >= ask
+        return self.bids._crosses(self.asks)
 
     def __len__(self) -> int:
         """Number of trusted live levels on both sides (O(n))."""
