@@ -154,8 +154,11 @@ async def test_gap_skips_diff_events(sim):
     """skip_depth_events(1) makes the next event start past previous u + 1, once."""
     async with connect(sim, sim.stream_url + "/ws/btcusdt@depth@100ms") as ws:
         first = await next_text(ws)
+        before = faults(sim).injected["gap"]  # counters last the session's sim
         faults(sim).skip_depth_events(1, symbol="BTCUSDT")
-        events = await read_depth(ws, lambda ev: len(ev) >= 5 and faults(sim).injected["gap"])
+        events = await read_depth(
+            ws, lambda ev: len(ev) >= 5 and faults(sim).injected["gap"] > before
+        )
     chain = [first, *events]
     jumps = [b["U"] - a["u"] - 1 for a, b in pairs(chain) if b["U"] != a["u"] + 1]
     assert len(jumps) == 1 and jumps[0] > 0  # exactly one gap: ids were skipped

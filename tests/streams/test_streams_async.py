@@ -335,9 +335,10 @@ async def test_duplicated_depth_events_are_delivered_once(sim, stream_faults) ->
     async with StreamManager(client_for(sim), config=FAST) as sm:
         async with sm.depth_socket(SYMBOL, update_speed_ms=100) as stream:
             first = await collect_depth(stream, 1)
+            before = stream_faults.injected["duplicate"]  # counters last the session's sim
             stream_faults.duplicate_depth_events(5, symbol=SYMBOL)
             events = first + await collect_depth(stream, 12)
-            await async_wait_until(lambda: stream_faults.injected["duplicate"] >= 5)
+            await async_wait_until(lambda: stream_faults.injected["duplicate"] >= before + 5)
             check_depth_continuity(events)
 
 
@@ -359,9 +360,10 @@ async def test_skipped_depth_events_stay_visible_as_a_break(sim, stream_faults) 
     async with StreamManager(client_for(sim), config=FAST) as sm:
         async with sm.depth_socket(SYMBOL, update_speed_ms=100) as stream:
             (first,) = await collect_depth(stream, 1)
+            before = stream_faults.injected["gap"]  # counters last the session's sim
             stream_faults.skip_depth_events(1, symbol=SYMBOL)
             events = await collect_depth(stream, 8)
-            assert stream_faults.injected["gap"] == 1
+            assert stream_faults.injected["gap"] == before + 1
             chain = [first] + events
             breaks = [(a["u"], b["U"]) for a, b in zip(chain, chain[1:], strict=False)]
             breaks = [(u, U) for u, U in breaks if U != u + 1]
