@@ -8,7 +8,8 @@ field name or format is written once. Field names, order and types follow
 Binance adds some fields to order responses only when they apply ("conditional fields": stop price,
 iceberg quantity, strategy ids, STP results); the renderers follow that.
 
-Pure functions; no I/O, no json. Imports only the engine's record types.
+Pure functions and `dumps`, the one serialiser every simulator answer and frame goes through
+(orjson; Decimals in plain notation). No I/O. Imports only the engine's record types.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import ROUND_DOWN, Context, Decimal
 from typing import Any
+
+import orjson
 
 from binance import enums
 from binance.sim.engine.accounts import AccountInfo, AccountTrade, CommissionRates
@@ -38,6 +41,7 @@ __all__ = [
     "agg_trade",
     "agg_trade_event",
     "JsonNumber",
+    "dumps",
     "api_trading_status",
     "asset_detail",
     "avg_price",
@@ -85,6 +89,22 @@ def decimal(value: Decimal) -> str:
 class JsonNumber(Decimal):
     """A Decimal that Binance sends as a JSON number, not a string (``withdrawFee`` of
     ``assetDetail``): the serialisers write it in plain notation, ``0.0005``."""
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, JsonNumber):  # a number on the wire, still never an exponent
+        return orjson.Fragment(format(value, "f").encode())
+    if isinstance(value, Decimal):
+        return format(value, "f")  # never scientific notation on the wire
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(payload: Any) -> bytes:
+    """Serialise a payload the way the simulator sends it: Decimals as plain strings, a
+    `JsonNumber` as a plain number (REST bodies, WebSocket API answers, stream frames)."""
+    return orjson.dumps(payload, default=_default)
 
 
 def percent(value: Decimal) -> str:

@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
 from binance.sim import _render
 from binance.sim.engine.events import (
     AggTradeEvent,
@@ -57,17 +55,8 @@ def fmt(value: Decimal) -> str:
     return _render.decimal(value)
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(payload: Any) -> bytes:
-    """Serialize a payload (Decimals as plain strings)."""
-    return orjson.dumps(payload, default=_default)
+#: The simulator's one serialiser (Decimals as plain strings).
+dumps = _render.dumps
 
 
 # -- connection events ----------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -39,7 +38,7 @@ from binance.sim._auth import authenticate_rest, required_permission
 from binance.sim._context import SimContext
 from binance.sim._limits import RateLimited
 from binance.sim._params import parse_wire
-from binance.sim._render import JsonNumber
+from binance.sim._render import dumps
 from binance.sim.engine import EngineError
 
 __all__ = ["RestAdapter", "json_body"]
@@ -51,20 +50,9 @@ NOT_FOUND_HTML = b"<html><body><h2>404 Not found</h2></body></html>"
 _JSON = "application/json;charset=UTF-8"
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, JsonNumber):  # a number on the wire, still never an exponent
-        return orjson.Fragment(format(value, "f").encode())
-    if isinstance(value, Decimal):
-        return format(value, "f")  # never scientific notation on the wire
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
 def json_body(payload: Any) -> bytes:
-    """Serialise a payload the way the simulator sends it (Decimals as plain strings, a
-    ``JsonNumber`` as a plain number)."""
-    return orjson.dumps(payload, default=_default)
+    """Serialise a payload the way the simulator sends it (`binance.sim._render.dumps`)."""
+    return dumps(payload)
 
 
 def _error_payload(exc: EngineError) -> dict[str, Any]:
