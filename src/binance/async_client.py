@@ -114,19 +114,17 @@ class AsyncClient(BaseClientConfig, _Api[Awaitable[Json], AsyncIterator[Json]]):
     async def _historical_klines(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int
     ) -> Json:
-        concurrency = self.history_concurrency
-        flow = history.klines_flow(self._ctx, symbol, interval, start, end, limit, concurrency)
+        flow = self._klines_flow(symbol, interval, start, end, limit)
         rows: list[Any] = []
-        async for page in history.pages_async(self, flow, concurrency):
+        async for page in history.pages_async(self, flow, self.history_concurrency):
             rows.extend(page)
         return rows
 
     def _historical_klines_iter(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int
     ) -> AsyncIterator[Json]:
-        concurrency = self.history_concurrency
-        flow = history.klines_flow(self._ctx, symbol, interval, start, end, limit, concurrency)
-        return history.iterate_async(self, flow, concurrency)
+        flow = self._klines_flow(symbol, interval, start, end, limit)
+        return history.iterate_async(self, flow, self.history_concurrency)
 
     def _agg_trades_iter(
         self, symbol: str, start: DateLike | None, end: DateLike | None, last_id: int | None

@@ -8,6 +8,7 @@ nothing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -155,6 +156,14 @@ class BaseClientConfig:
     def validate_orders(self, value: bool) -> None:
         self._ctx.validate_orders = bool(value)
 
+    def _klines_flow(
+        self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int
+    ) -> _flows.Flow:
+        """The flow of `get_historical_klines`, windows fetched ``history_concurrency`` at once."""
+        return history.klines_flow(
+            self._ctx, symbol, interval, start, end, limit, self.history_concurrency
+        )
+
     def timestamp_ms(self) -> int:
         """Now on the exchange's clock, in milliseconds: what signed requests are stamped with.
 
@@ -264,19 +273,15 @@ class Client(BaseClientConfig, _Api[Json, Iterator[Json]]):
     def _historical_klines(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int
     ) -> Json:
-        concurrency = self.history_concurrency
-        flow = history.klines_flow(self._ctx, symbol, interval, start, end, limit, concurrency)
-        rows: list[Any] = []
-        for page in history.pages_sync(self, flow, concurrency):
-            rows.extend(page)
-        return rows
+        flow = self._klines_flow(symbol, interval, start, end, limit)
+        pages = history.pages_sync(self, flow, self.history_concurrency)
+        return list(itertools.chain.from_iterable(pages))
 
     def _historical_klines_iter(
         self, symbol: str, interval: str, start: DateLike | None, end: DateLike | None, limit: int
     ) -> Iterator[Json]:
-        concurrency = self.history_concurrency
-        flow = history.klines_flow(self._ctx, symbol, interval, start, end, limit, concurrency)
-        return history.iterate_sync(self, flow, concurrency)
+        flow = self._klines_flow(symbol, interval, start, end, limit)
+        return history.iterate_sync(self, flow, self.history_concurrency)
 
     def _agg_trades_iter(
         self, symbol: str, start: DateLike | None, end: DateLike | None, last_id: int | None
