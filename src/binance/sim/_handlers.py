@@ -272,8 +272,9 @@ def _klines(ctx: SimContext, args: Args, account: AccountRef | None) -> Any:
     interval = args["interval"]
     plan = history.plan(symbol, interval, **query)
 
-    def build() -> list[list[object]]:
-        return [k.to_row() for k in history.query(symbol, interval, **query)]
+    def build(first_open: int, count: int) -> list[list[object]]:
+        part = {**query, "start_ms": first_open, "limit": count}
+        return [k.to_row() for k in history.query(symbol, interval, **part)]
 
     # Settled history never changes: its rows are rendered once (binance.sim._kline_rows).
     key = (symbol, interval, query["tz_offset_ms"])

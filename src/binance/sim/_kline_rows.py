@@ -12,6 +12,7 @@ No I/O; knows the engine's `KlinePlan` and orjson, nothing of HTTP.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
@@ -23,6 +24,10 @@ __all__ = ["CHUNK", "KlineRowCache"]
 
 #: Open times per cached chunk (one eviction unit).
 CHUNK = 1024
+
+#: ``build(first_open, count)``: the rows of ``count`` klines from the one opening at
+#: ``first_open``.
+Build = Callable[[int, int], Sequence[Sequence[object]]]
 
 
 class KlineRowCache:
@@ -37,24 +42,33 @@ class KlineRowCache:
         self.rows = 0
         self._chunks: OrderedDict[tuple[Hashable, int], dict[int, bytes]] = OrderedDict()
 
-    def page(
-        self, key: Hashable, plan: KlinePlan, build: Callable[[], Sequence[Sequence[object]]]
-    ) -> bytes:
+    def page(self, key: Hashable, plan: KlinePlan, build: Build) -> bytes:
         """The JSON array of the plan's kline rows.
+
+        Settled rows come from the cache when all of them are there; only the klines still
+        changing (at most the last few: the one open now) are built. Otherwise the whole page
+        is built once and its settled rows kept.
 
         Args:
             key: what besides the open time identifies a row (symbol, interval, time zone).
             plan: the query's plan (`Klines.plan`).
-            build: makes every row of the plan, in order (called only if a row is missing).
+            build: ``build(first_open, count)`` makes the rows of ``count`` klines from the one
+                opening at ``first_open`` (one of the plan's open times), in order.
         """
-        if self.max_rows <= 0 or plan.length is None or not plan.opens:
-            return orjson.dumps(build())
-        cached = self._lookup(key, plan.opens, plan.length * CHUNK)
-        if cached is not None:
-            return b"[" + b",".join(cached) + b"]"
-        rows = [orjson.dumps(row) for row in build()]
-        if len(rows) == len(plan.opens):
-            self._store(key, plan, rows)
+        opens = plan.opens
+        if self.max_rows <= 0 or plan.length is None or not opens:
+            return orjson.dumps(build(opens[0], len(opens)) if opens else [])
+        # Settled klines are a prefix of the opens: those closing by plan.settled_ms.
+        settled = bisect_right(opens, plan.settled_ms - plan.length)
+        cached = self._lookup(key, opens[:settled], plan.length * CHUNK) if settled else None
+        if cached is None:
+            rows = [orjson.dumps(row) for row in build(opens[0], len(opens))]
+            if len(rows) == len(opens):
+                self._store(key, plan, rows)
+        else:
+            rows = cached
+            if settled < len(opens):
+                rows += [orjson.dumps(row) for row in build(opens[settled], len(opens) - settled)]
         return b"[" + b",".join(rows) + b"]"
 
     def clear(self) -> None:

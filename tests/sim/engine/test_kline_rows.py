@@ -25,9 +25,10 @@ def _serve(cache: KlineRowCache, klines: Klines, calls: list[int], **query: obje
     args = {"limit": 1000, "now_ms": NOW, **query}
     plan = klines.plan("BTCUSDT", "1m", **args)  # type: ignore[arg-type]
 
-    def build() -> list[list[object]]:
-        calls.append(1)
-        return [k.to_row() for k in klines.query("BTCUSDT", "1m", **args)]  # type: ignore[arg-type]
+    def build(first_open: int, count: int) -> list[list[object]]:
+        calls.append(count)
+        part = {**args, "start_ms": first_open, "limit": count}
+        return [k.to_row() for k in klines.query("BTCUSDT", "1m", **part)]  # type: ignore[arg-type]
 
     return cache.page(("BTCUSDT", "1m", 0), plan, build)
 
@@ -65,6 +66,8 @@ def test_the_open_kline_is_built_on_every_request(klines: Klines) -> None:
     assert not plan.settled(plan.opens[-1])
     assert plan.settled(plan.opens[0])
     assert cache.rows == sum(plan.settled(t) for t in plan.opens)
+    # The second answer took the settled rows from the cache and built only the live ones.
+    assert calls == [1000, sum(not plan.settled(t) for t in plan.opens)]
 
 
 def test_the_row_budget_evicts_least_recently_used_chunks(klines: Klines) -> None:
@@ -76,7 +79,7 @@ def test_the_row_budget_evicts_least_recently_used_chunks(klines: Klines) -> Non
     assert cache.rows <= 2 * CHUNK
     calls.clear()
     _serve(cache, klines, calls, start_ms=start)  # long evicted: built again
-    assert calls == [1]
+    assert calls == [1000]
 
 
 def test_no_budget_or_no_fixed_length_builds_every_time(klines: Klines) -> None:
@@ -87,5 +90,5 @@ def test_no_budget_or_no_fixed_length_builds_every_time(klines: Klines) -> None:
     assert len(calls) == 2 and off.rows == 0
     monthly = KlinePlan(opens=[1, 2], length=None, settled_ms=10)
     cache = KlineRowCache(CHUNK)
-    assert cache.page("k", monthly, lambda: [["a"], ["b"]]) == b'[["a"],["b"]]'
+    assert cache.page("k", monthly, lambda first, count: [["a"], ["b"]]) == b'[["a"],["b"]]'
     assert cache.rows == 0
