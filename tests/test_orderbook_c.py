@@ -174,14 +174,23 @@ def _events(draw):
     return events
 
 
-def _sync_run(book, snapshot_id, events, refresh_at):
+def _seen(action):
+    """An action as plain data, so that the Applied itself is dropped (and may be reused)."""
+    return (type(action).__name__, tuple(action)) if isinstance(action, tuple) else action
+
+
+def _sync_run(book, snapshot_id, events, refresh_at, late=()):
     sync = DepthSync("BNBBTC", book=book, snapshot_limit=100)
     out = []
     for i, event in enumerate(events):
         if i == refresh_at:
             out.append(sync.request_refresh())
+        for at, late_id in late:  # snapshots in any state: asked for or not, old or new
+            if at == i:
+                late_snapshot = {"lastUpdateId": late_id, "bids": [["9.6", "2"]], "asks": []}
+                out.append(_seen(sync.on_snapshot(late_snapshot)))
         try:
-            out.append(sync.on_event(event))
+            out.append(_seen(sync.on_event(event)))
         except ValueError as exc:
             out.append(("ValueError", str(exc)))
         if sync.state.value != "SYNCED" and sync.buffered:
@@ -190,7 +199,7 @@ def _sync_run(book, snapshot_id, events, refresh_at):
                 "bids": [["9.5", "1"]],
                 "asks": [["10.5", "1"]],
             }
-            out.append(sync.on_snapshot(snapshot))
+            out.append(_seen(sync.on_snapshot(snapshot)))
         out.append(
             (
                 sync.state,
@@ -208,18 +217,63 @@ def _sync_run(book, snapshot_id, events, refresh_at):
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(events=_events(), snapshot_id=st.integers(95, 110), refresh_at=st.integers(-1, 10))
-def test_depthsync_decides_the_same_with_either_book(events, snapshot_id, refresh_at):
+@given(
+    events=_events(),
+    snapshot_id=st.integers(95, 110),
+    refresh_at=st.integers(-1, 10),
+    late=st.lists(st.tuples(st.integers(0, 12), st.integers(95, 125)), max_size=3),
+)
+def test_depthsync_decides_the_same_with_either_book(events, snapshot_id, refresh_at, late):
     """The C fast path of on_event takes exactly the Python rules' decisions."""
-    c_sync = _sync_run(_CBook(), snapshot_id, events, refresh_at)
-    py_sync = _sync_run(_PyBook(), snapshot_id, events, refresh_at)
+    c_sync = _sync_run(_CBook(), snapshot_id, events, refresh_at, late)
+    py_sync = _sync_run(_PyBook(), snapshot_id, events, refresh_at, late)
     assert c_sync == py_sync
 
 
-def test_depthsync_uses_the_c_fast_path_only_with_c_sides():
-    """The fast path is armed for a book of C sides and not for a pure-Python book."""
-    assert DepthSync("BNBBTC", book=_CBook())._fast is not None
-    assert DepthSync("BNBBTC", book=_PyBook())._fast is None
+def _diff(first, last, bids=(), asks=()):
+    return {"e": "depthUpdate", "E": last, "s": "BNBBTC", "U": first, "u": last,
+            "b": [list(b) for b in bids], "a": [list(a) for a in asks]}  # fmt: skip
+
+
+def test_depthsync_arms_the_c_path_only_while_synced_without_a_refresh():
+    """The C on_event runs only while SYNCED with no refresh log (its sides are set then)."""
+    book = _CBook()
+    sync = DepthSync("BNBBTC", book=book)
+    assert sync._hot_bids is None and sync._hot_asks is None  # SYNCING
+    sync.on_event(_diff(11, 12))
+    sync.on_snapshot({"lastUpdateId": 10, "bids": [["9", "1"]], "asks": [["11", "1"]]})
+    assert sync._hot_bids is book.bids and sync._hot_asks is book.asks
+    sync.request_refresh()  # events must now be logged: the Python rules do that
+    assert sync._hot_bids is None
+    assert sync.on_event(_diff(13, 13, bids=[("9", "2")])) == (13, 13, 13, 1)
+    sync.on_snapshot({"lastUpdateId": 12, "bids": [["9", "1"]], "asks": [["11", "1"]]})
+    assert sync._hot_bids is book.bids and book.top_bids() == [[9.0, 2.0]]  # replayed
+    # An old snapshot nobody asked for: unusable, and logging starts for the next one.
+    assert type(sync.on_snapshot({"lastUpdateId": 5, "bids": [], "asks": []})).__name__ == (
+        "NeedSnapshot"
+    )
+    assert sync._hot_bids is None
+    sync.on_event(_diff(14, 14, bids=[("9", "3")]))
+    sync.on_snapshot({"lastUpdateId": 13, "bids": [["9", "2"]], "asks": [["11", "1"]]})
+    assert book.top_bids() == [[9.0, 3.0]] and sync._hot_bids is book.bids  # 14 replayed
+    sync.on_event(_diff(20, 21))  # a gap
+    assert sync.state.value == "RESYNCING" and sync._hot_bids is None
+
+
+def test_depthsync_reuses_only_applied_results_nobody_holds():
+    """A dropped Applied may be refilled by the next event; one still held never changes."""
+    sync = DepthSync("BNBBTC", book=_CBook())
+    sync.on_event(_diff(1, 1))
+    sync.on_snapshot({"lastUpdateId": 1, "bids": [["9", "1"]], "asks": [["11", "1"]]})
+    held = sync.on_event(_diff(2, 3, bids=[("9", "2")]))
+    for n in range(4, 40):
+        got = sync.on_event(_diff(n, n, asks=[("11", str(n))]))
+        assert tuple(got) == (n, n, n, 1) and type(got).__name__ == "Applied"
+        del got
+        gc.collect()  # the collector may untrack the tuple meanwhile: it must be tracked again
+    assert tuple(held) == (2, 3, 3, 1)
+    assert sync.events_applied == 37 and sync.last_update_id == 39
+    assert sync.book.top_asks() == [[11.0, 39.0]] and sync.book.top_bids() == [[9.0, 2.0]]
 
 
 # -- odd input, re-entrancy, leaks ----------------------------------------------------------------
@@ -274,6 +328,30 @@ def test_a_finalizer_that_updates_the_side_during_an_update():
     side.update([str(p), Evil("2")] for p in range(2, 6))  # pairs freed inside update
     gc.collect()
     assert side.top(10) == [[2.0, 2.0], [3.0, 2.0], [4.0, 2.0], [5.0, 2.0], [9.0, 9.0]]
+
+
+def test_a_finalizer_that_resets_the_sync_during_its_c_path():
+    """Python code run while the C on_event applies levels may reset the sync: no crash, and
+    the next snapshot brings the book back."""
+    book = _CBook()
+    sync = DepthSync("BNBBTC", book=book, snapshot_limit=100)
+    sync.on_event(_diff(1, 1))
+    sync.on_snapshot({"lastUpdateId": 1, "bids": [["1", "1"]], "asks": [["9", "1"]]})
+
+    class Evil(str):
+        def __del__(self):
+            sync.reset("reset from a finalizer")
+            sync._hot_bids = sync._hot_asks = sync._applied = None
+
+    event = _diff(2, 2)
+    event["b"] = ([str(p), Evil("2")] for p in range(2, 5))  # pairs freed inside the update
+    sync.on_event(event)
+    gc.collect()
+    assert sync.state.value == "RESYNCING" and sync.last_resync_reason == "reset from a finalizer"
+    sync.on_event(_diff(3, 3))
+    sync.on_snapshot({"lastUpdateId": 3, "bids": [["2", "1"]], "asks": [["9", "1"]]})
+    assert sync.state.value == "SYNCED" and book.top_bids() == [[2.0, 1.0]]
+    assert sync.on_event(_diff(4, 4, asks=[("8", "1")])) == (4, 4, 4, 1)
 
 
 def test_a_cycle_through_a_recycled_result_is_collected():
@@ -359,7 +437,16 @@ def test_pure_python_can_be_forced():
     code = (
         "from binance import orderbook, _depthsync;"
         "assert not orderbook.ACCELERATED and orderbook.BookSide is orderbook.PyBookSide;"
-        "assert _depthsync.DepthSync('X')._fast is None; print('ok')"
+        "from binance import depthcache;"
+        "assert _depthsync.DepthSync.__bases__ == (_depthsync._PySyncCore,);"
+        "assert depthcache.DepthCache.__bases__ == (depthcache._PyDepthReads,);"
+        "s = _depthsync.DepthSync('X', snapshot_limit=100);"
+        "s.on_event({'U': 2, 'u': 2, 'b': [['1', '1']], 'a': []});"
+        "s.on_snapshot({'lastUpdateId': 1, 'bids': [], 'asks': []});"
+        "assert s.on_event({'U': 3, 'u': 3, 'b': [['2', '1']], 'a': []}) == (3, 3, None, 1);"
+        "c = depthcache.DepthCache('X'); c.book = s.book;"
+        "assert c.get_bids() == [[2.0, 1.0], [1.0, 1.0]] and c.get_asks(limit=1) == [];"
+        "print('ok')"
     )
     env = dict(os.environ, BINANCE_PURE_PYTHON="1")
     done = subprocess.run(

@@ -23,6 +23,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -105,11 +106,6 @@ static PyObject *str_k = NULL;
 static PyObject *str_a = NULL;
 static PyObject *str_b = NULL;
 static PyObject *one = NULL; /* 1 */
-/* Names used by sync_event. */
-static PyObject *attr_U = NULL;
-static PyObject *attr_u = NULL;
-static PyObject *attr_s = NULL;
-static PyObject *attr_E = NULL;
 
 static const double POW10[23] = {
     1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
@@ -1215,7 +1211,7 @@ Side_dealloc(Side *self)
 }
 
 PyDoc_STRVAR(update_doc,
-"update(levels)\n--\n\n"
+"update($self, levels, /)\n--\n\n"
 "Apply [price, quantity] string pairs in order; a zero quantity removes the level.\n"
 "Good pairs are applied, bad ones skipped, a malformed pair stops the batch; the first\n"
 "error is raised afterwards.");
@@ -1291,7 +1287,7 @@ parse_read_args(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, int 
 }
 
 PyDoc_STRVAR(top_doc,
-"top(k=None, *, decimal=False)\n--\n\n"
+"top($self, /, k=None, *, decimal=False)\n--\n\n"
 "The best k trusted levels (all if k is None), best first, as new [price, quantity] lists\n"
 "of floats, or of Decimal built from the received texts with decimal=True.");
 
@@ -1308,7 +1304,7 @@ Side_top(Side *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 }
 
 PyDoc_STRVAR(best_doc,
-"best(*, decimal=False)\n--\n\n"
+"best($self, /, *, decimal=False)\n--\n\n"
 "The best trusted level as [price, quantity], or None.");
 
 static PyObject *
@@ -1344,7 +1340,7 @@ best_block(const Side *self)
 }
 
 PyDoc_STRVAR(best_key_doc,
-"_best_key()\n--\n\n"
+"_best_key($self, /)\n--\n\n"
 "Sort key of the best trusted level (price for asks, -price for bids), or None.");
 
 static PyObject *
@@ -1382,7 +1378,7 @@ crosses(const Side *bids, const Side *asks)
 }
 
 PyDoc_STRVAR(crosses_doc,
-"_crosses(asks)\n--\n\n"
+"_crosses($self, asks, /)\n--\n\n"
 "True if this bid side's best price is at or above the best price of asks (exact).");
 
 static PyObject *
@@ -1396,7 +1392,7 @@ Side_crosses(Side *self, PyObject *other)
 }
 
 PyDoc_STRVAR(apply_event_doc,
-"_apply_event(asks, event, check_crossed)\n--\n\n"
+"_apply_event($self, asks, event, check_crossed, /)\n--\n\n"
 "Apply a depthUpdate event: bids.update(event['b']), then asks.update(event['a']).\n"
 "Return True if check_crossed is true and the best bid is now at or above the best ask.");
 
@@ -1438,7 +1434,7 @@ Side_apply_event(Side *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 PyDoc_STRVAR(trust_doc,
-"_trust_to_worst()\n--\n\n"
+"_trust_to_worst($self, /)\n--\n\n"
 "Trust only prices up to the worst level held now (nothing if the side is empty).");
 
 static PyObject *
@@ -1516,7 +1512,7 @@ Side_get_slots(Side *self, void *Py_UNUSED(closure))
     return PyLong_FromSsize_t((Py_ssize_t)self->nslots);
 }
 
-PyDoc_STRVAR(clear_doc, "clear()\n--\n\nRemove every level and trust the whole side again.");
+PyDoc_STRVAR(clear_doc, "clear($self, /)\n--\n\nRemove every level and trust the whole side again.");
 
 static PyObject *
 Side_clear(Side *self, PyObject *Py_UNUSED(ignored))
@@ -1586,7 +1582,28 @@ static PyTypeObject SideType = {
     .tp_as_number = &Side_as_number,
 };
 
-/* -- binance._depthsync's hot path ----------------------------------------------------------- */
+/* -- binance._depthsync.DepthSync's hot path ------------------------------------------------ */
+
+/* The base class of DepthSync: the state on_event's common case reads and writes, kept in C
+ * members that the Python code uses as ordinary attributes. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *symbol;        /* symbol: the upper-case symbol */
+    PyObject *check_crossed; /* check_crossed */
+    PyObject *id;            /* _id: the book's update id, or None */
+    PyObject *event_time;    /* _event_time: E of the last applied event, or None */
+    PyObject *hot_bids;      /* _hot_bids, _hot_asks: the book's sides while the fast path */
+    PyObject *hot_asks;      /*   may run (SYNCED, no refresh log), else None */
+    PyObject *applied;       /* _applied: the Applied class (a tuple subclass) */
+    PyObject *result;        /* the last Applied returned, reused once the caller drops it */
+    Py_ssize_t events_applied;
+} SyncCore;
+
+static PyObject *str_on_event_rules = NULL; /* "_on_event" */
+static PyObject *str_bad_levels = NULL;     /* "_bad_levels" */
+static PyObject *str_crossed_after = NULL;  /* "_crossed_after" */
+static PyObject *str_read_locked = NULL;    /* "_read_locked" */
+static PyObject *str_limit = NULL;          /* "limit" */
 
 /* An exact int's value, or 0 with *ok = 0 if not an int that fits. */
 static long long
@@ -1605,79 +1622,348 @@ int_of(PyObject *obj, int *ok)
     return v;
 }
 
-PyDoc_STRVAR(sync_event_doc,
-"sync_event(bids, asks, event, book_id, symbol, check_crossed, applied)\n--\n\n"
-"DepthSync.on_event's common case in one call, for a synced book of C sides: a dict event\n"
-"for `symbol` that continues the book (NOTES.md section 10: U <= book_id + 1 <= u). Applies\n"
-"its levels and returns applied(U, u, E, 1), or u (an int) if check_crossed and the book is\n"
-"now crossed. Returns NotImplemented, having changed nothing, in every other case (the\n"
-"caller's own rules decide). Raises what BookSide.update raises for bad levels, with the\n"
-"book partly changed.");
-
+/* Applied(first, last, time, 1). The previous one is refilled when nothing but this object
+ * refers to it any more (as zip() does with its tuples): nobody can observe the change. */
 static PyObject *
-sync_event(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+applied_result(SyncCore *self, PyTypeObject *applied, PyObject *first, PyObject *last,
+               PyObject *time)
 {
-    if (nargs != 7) {
-        PyErr_SetString(PyExc_TypeError, "sync_event() takes 7 arguments");
+    PyObject *result = self->result;
+    if (result != NULL && Py_REFCNT(result) == 1 && Py_IS_TYPE(result, applied) &&
+        PyTuple_GET_SIZE(result) == 4) {
+        PyObject *old[3] = {PyTuple_GET_ITEM(result, 0), PyTuple_GET_ITEM(result, 1),
+                            PyTuple_GET_ITEM(result, 2)};
+        PyTuple_SET_ITEM(result, 0, Py_NewRef(first));
+        PyTuple_SET_ITEM(result, 1, Py_NewRef(last));
+        PyTuple_SET_ITEM(result, 2, Py_NewRef(time));
+        if (!PyObject_GC_IsTracked(result)) { /* the collector untracks tuples of atoms */
+            PyObject_GC_Track(result);
+        }
+        Py_INCREF(result);
+        for (int j = 0; j < 3; j++) {
+            Py_DECREF(old[j]);
+        }
+        return result;
+    }
+    result = applied->tp_alloc(applied, 4);
+    if (result == NULL) {
         return NULL;
     }
-    PyObject *bids = args[0], *asks = args[1], *event = args[2], *mine = args[4];
-    PyTypeObject *applied = (PyTypeObject *)args[6];
-    if (!PyObject_TypeCheck(bids, &SideType) || !PyObject_TypeCheck(asks, &SideType) ||
-        !PyDict_CheckExact(event) || !PyType_Check(applied) ||
-        !PyType_IsSubtype(applied, &PyTuple_Type)) {
+    PyTuple_SET_ITEM(result, 0, Py_NewRef(first));
+    PyTuple_SET_ITEM(result, 1, Py_NewRef(last));
+    PyTuple_SET_ITEM(result, 2, Py_NewRef(time));
+    PyTuple_SET_ITEM(result, 3, Py_NewRef(one));
+    Py_XSETREF(self->result, Py_NewRef(result));
+    return result;
+}
+
+/* The common case of on_event, or NotImplemented (nothing changed) for the Python rules. */
+static PyObject *
+sync_fast(SyncCore *self, PyObject *event)
+{
+    PyObject *bids = self->hot_bids, *asks = self->hot_asks;
+    PyTypeObject *applied = (PyTypeObject *)self->applied;
+    if (bids == NULL || asks == NULL || !PyObject_TypeCheck(bids, &SideType) ||
+        !PyObject_TypeCheck(asks, &SideType) || !PyDict_CheckExact(event) || applied == NULL ||
+        !PyType_Check(applied) || !PyType_IsSubtype(applied, &PyTuple_Type)) {
         Py_RETURN_NOTIMPLEMENTED;
     }
-    PyObject *first = PyDict_GetItemWithError(event, attr_U); /* borrowed */
-    PyObject *last = first ? PyDict_GetItemWithError(event, attr_u) : NULL;
-    PyObject *bids_levels = last ? PyDict_GetItemWithError(event, str_b) : NULL;
-    PyObject *asks_levels = bids_levels ? PyDict_GetItemWithError(event, str_a) : NULL;
-    PyObject *symbol = asks_levels ? PyDict_GetItemWithError(event, attr_s) : NULL;
-    PyObject *time = asks_levels ? PyDict_GetItemWithError(event, attr_E) : NULL;
-    if (PyErr_Occurred()) {
-        return NULL;
+    /* One pass over the event's items (borrowed): cheaper than six lookups. Keys that are not
+     * plain one-letter str are skipped: a missing U, u, b or a leaves it to the Python rules. */
+    PyObject *first = NULL, *last = NULL, *bids_levels = NULL, *asks_levels = NULL;
+    PyObject *symbol = NULL, *time = NULL, *key, *value;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(event, &pos, &key, &value)) {
+        if (!PyUnicode_CheckExact(key) || !PyUnicode_IS_COMPACT_ASCII(key) ||
+            PyUnicode_GET_LENGTH(key) != 1) {
+            continue;
+        }
+        switch (((const char *)PyUnicode_DATA(key))[0]) {
+        case 'U': first = value; break;
+        case 'u': last = value; break;
+        case 'b': bids_levels = value; break;
+        case 'a': asks_levels = value; break;
+        case 's': symbol = value; break;
+        case 'E': time = value; break;
+        default: break;
+        }
     }
-    int ok = asks_levels != NULL;
-    long long U = int_of(first, &ok), u = int_of(last, &ok), book_id = int_of(args[3], &ok);
+    if (first == NULL || last == NULL || bids_levels == NULL) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *mine = self->symbol;
+    int ok = asks_levels != NULL && mine != NULL;
+    long long U = int_of(first, &ok), u = int_of(last, &ok), book_id = int_of(self->id, &ok);
     /* NOTES.md section 10: apply only an event that continues the book; duplicates, gaps,
-     * malformed events and other symbols are on_event's to handle. */
+     * malformed events and other symbols are the Python rules' to handle. */
     if (!ok || u <= book_id || U > book_id + 1 || u < U ||
         (symbol != NULL && symbol != Py_None &&
          !(symbol == mine || (PyUnicode_CheckExact(symbol) && PyUnicode_CheckExact(mine) &&
                               PyUnicode_Compare(symbol, mine) == 0)))) {
         Py_RETURN_NOTIMPLEMENTED;
     }
-    int check = PyObject_IsTrue(args[5]);
+    int check = self->check_crossed == NULL ? 1 : PyObject_IsTrue(self->check_crossed);
     if (check < 0) {
         return NULL;
     }
-    /* Keep what the event holds alive: applying levels may run a finalizer. */
+    /* Keep everything used below alive: applying levels may run a finalizer, which may even
+     * change this object's members. */
     time = time != NULL ? time : Py_None;
-    PyObject *keep[5] = {first, last, bids_levels, asks_levels, time};
-    for (int j = 0; j < 5; j++) {
+    PyObject *keep[8] = {first, last, bids_levels, asks_levels, time, bids, asks,
+                         (PyObject *)applied};
+    for (int j = 0; j < 8; j++) {
         Py_INCREF(keep[j]);
     }
     PyObject *result = NULL;
-    if (update_side((Side *)bids, bids_levels) == 0 && update_side((Side *)asks, asks_levels) == 0) {
-        if (check && crosses((Side *)bids, (Side *)asks)) {
-            result = Py_NewRef(last);
-        }
-        else if ((result = applied->tp_alloc(applied, 4)) != NULL) {
-            PyTuple_SET_ITEM(result, 0, Py_NewRef(first));
-            PyTuple_SET_ITEM(result, 1, Py_NewRef(last));
-            PyTuple_SET_ITEM(result, 2, Py_NewRef(time));
-            PyTuple_SET_ITEM(result, 3, Py_NewRef(one));
+    if (update_side((Side *)bids, bids_levels) < 0 || update_side((Side *)asks, asks_levels) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError)) {
+            /* Bad levels, the book partly changed: the Python side resyncs. */
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            if (value != NULL) {
+                result = PyObject_CallMethodObjArgs((PyObject *)self, str_bad_levels, last,
+                                                    value, NULL);
+            }
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
         }
     }
-    for (int j = 0; j < 5; j++) {
+    else {
+        Py_XSETREF(self->id, Py_NewRef(last));
+        Py_XSETREF(self->event_time, Py_NewRef(time));
+        self->events_applied++;
+        if (check && crosses((Side *)bids, (Side *)asks)) {
+            result = PyObject_CallMethodOneArg((PyObject *)self, str_crossed_after, last);
+        }
+        else {
+            result = applied_result(self, applied, first, last, time);
+        }
+    }
+    for (int j = 0; j < 8; j++) {
         Py_DECREF(keep[j]);
     }
     return result;
 }
 
-static PyMethodDef module_methods[] = {
-    {"sync_event", (PyCFunction)(void (*)(void))sync_event, METH_FASTCALL, sync_event_doc},
+PyDoc_STRVAR(sync_on_event_doc,
+"on_event($self, event, /)\n--\n\n"
+"Feed one diff event: a parsed depthUpdate payload (U, u, b, a).\n\n"
+"Returns Applied if the book changed, NeedSnapshot on the first buffered event, Resync if\n"
+"the book had to be discarded, None if the event was buffered or ignored. Raises ValueError\n"
+"for an event of another symbol or without U/u. A synced book of C sides takes an event that\n"
+"continues it in C; every other case runs DepthSync's rules in Python (_on_event).");
+
+static PyObject *
+SyncCore_on_event(SyncCore *self, PyObject *event)
+{
+    PyObject *result = sync_fast(self, event);
+    if (result != Py_NotImplemented) {
+        return result;
+    }
+    Py_DECREF(result);
+    return PyObject_CallMethodOneArg((PyObject *)self, str_on_event_rules, event);
+}
+
+static int
+SyncCore_traverse(SyncCore *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->symbol);
+    Py_VISIT(self->check_crossed);
+    Py_VISIT(self->id);
+    Py_VISIT(self->event_time);
+    Py_VISIT(self->hot_bids);
+    Py_VISIT(self->hot_asks);
+    Py_VISIT(self->applied);
+    Py_VISIT(self->result);
+    return 0;
+}
+
+static int
+SyncCore_clear(SyncCore *self)
+{
+    Py_CLEAR(self->symbol);
+    Py_CLEAR(self->check_crossed);
+    Py_CLEAR(self->id);
+    Py_CLEAR(self->event_time);
+    Py_CLEAR(self->hot_bids);
+    Py_CLEAR(self->hot_asks);
+    Py_CLEAR(self->applied);
+    Py_CLEAR(self->result);
+    return 0;
+}
+
+static void
+SyncCore_dealloc(SyncCore *self)
+{
+    PyObject_GC_UnTrack(self);
+    SyncCore_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef SyncCore_methods[] = {
+    {"on_event", (PyCFunction)SyncCore_on_event, METH_O, sync_on_event_doc},
     {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef SyncCore_members[] = {
+    {"symbol", T_OBJECT, offsetof(SyncCore, symbol), 0, "The symbol, upper case."},
+    {"check_crossed", T_OBJECT, offsetof(SyncCore, check_crossed), 0,
+     "Resync when the best bid reaches the best ask after an event."},
+    {"_id", T_OBJECT, offsetof(SyncCore, id), 0, NULL},
+    {"_event_time", T_OBJECT, offsetof(SyncCore, event_time), 0, NULL},
+    {"_hot_bids", T_OBJECT, offsetof(SyncCore, hot_bids), 0, NULL},
+    {"_hot_asks", T_OBJECT, offsetof(SyncCore, hot_asks), 0, NULL},
+    {"_applied", T_OBJECT, offsetof(SyncCore, applied), 0, NULL},
+    {"events_applied", T_PYSSIZET, offsetof(SyncCore, events_applied), 0,
+     "Diff events applied to the book."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject SyncCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "binance._cbook.SyncCore",
+    .tp_basicsize = sizeof(SyncCore),
+    .tp_itemsize = 0,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)SyncCore_traverse,
+    .tp_clear = (inquiry)SyncCore_clear,
+    .tp_doc = PyDoc_STR("Base class of binance._depthsync.DepthSync: on_event's common case."),
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)SyncCore_dealloc,
+    .tp_methods = SyncCore_methods,
+    .tp_members = SyncCore_members,
+};
+
+/* -- binance.depthcache.DepthCache's reads -------------------------------------------------- */
+
+/* The base class of DepthCache: get_bids/get_asks read C sides in one call, without a lock
+ * (no update can interleave with it under the GIL); other sides go to _read_locked. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *book;        /* book: the OrderBook */
+    PyObject *use_decimal; /* use_decimal */
+} DepthReads;
+
+static PyObject *
+reads_side(DepthReads *self, PyObject *name, PyObject *const *args, Py_ssize_t nargs,
+           PyObject *kwnames)
+{
+    PyObject *limit = nargs ? args[0] : Py_None;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs + nkw > 1) {
+        PyErr_SetString(PyExc_TypeError, "takes at most one argument (limit)");
+        return NULL;
+    }
+    if (nkw) {
+        PyObject *kw = PyTuple_GET_ITEM(kwnames, 0);
+        if (!(kw == str_limit || PyUnicode_Compare(kw, str_limit) == 0)) {
+            if (!PyErr_Occurred()) {
+                PyErr_Format(PyExc_TypeError, "unexpected keyword argument %R", kw);
+            }
+            return NULL;
+        }
+        limit = args[0];
+    }
+    if (self->book == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "the cache has no book");
+        return NULL;
+    }
+    PyObject *side = PyObject_GetAttr(self->book, name);
+    if (side == NULL) {
+        return NULL;
+    }
+    PyObject *result;
+    if (PyObject_TypeCheck(side, &SideType)) {
+        Py_ssize_t k;
+        int decimal = self->use_decimal == NULL ? 0 : PyObject_IsTrue(self->use_decimal);
+        result = decimal < 0 || parse_k(limit, &k) < 0 ? NULL : read_rows((Side *)side, k, decimal);
+    }
+    else {
+        result = PyObject_CallMethodObjArgs((PyObject *)self, str_read_locked, name, limit, NULL);
+    }
+    Py_DECREF(side);
+    return result;
+}
+
+PyDoc_STRVAR(get_bids_doc,
+"get_bids($self, /, limit=None)\n--\n\n"
+"The bids, highest price first, as [price, quantity] lists (floats, or Decimal with\n"
+"use_decimal); only the best `limit` levels if given (O(limit)). Levels past the range the\n"
+"last snapshot vouched for are left out; empty while the cache has no book.");
+
+static PyObject *
+DepthReads_get_bids(DepthReads *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return reads_side(self, str_bids, args, nargs, kwnames);
+}
+
+PyDoc_STRVAR(get_asks_doc,
+"get_asks($self, /, limit=None)\n--\n\n"
+"The asks, lowest price first, as [price, quantity] lists (floats, or Decimal with\n"
+"use_decimal); only the best `limit` levels if given (O(limit)). Levels past the range the\n"
+"last snapshot vouched for are left out; empty while the cache has no book.");
+
+static PyObject *
+DepthReads_get_asks(DepthReads *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return reads_side(self, str_asks, args, nargs, kwnames);
+}
+
+static int
+DepthReads_traverse(DepthReads *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->book);
+    Py_VISIT(self->use_decimal);
+    return 0;
+}
+
+static int
+DepthReads_clear(DepthReads *self)
+{
+    Py_CLEAR(self->book);
+    Py_CLEAR(self->use_decimal);
+    return 0;
+}
+
+static void
+DepthReads_dealloc(DepthReads *self)
+{
+    PyObject_GC_UnTrack(self);
+    DepthReads_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef DepthReads_methods[] = {
+    {"get_bids", (PyCFunction)(void (*)(void))DepthReads_get_bids, METH_FASTCALL | METH_KEYWORDS,
+     get_bids_doc},
+    {"get_asks", (PyCFunction)(void (*)(void))DepthReads_get_asks, METH_FASTCALL | METH_KEYWORDS,
+     get_asks_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef DepthReads_members[] = {
+    {"book", T_OBJECT, offsetof(DepthReads, book), 0,
+     "The underlying OrderBook (for readers that want more than the seed's API)."},
+    {"use_decimal", T_OBJECT, offsetof(DepthReads, use_decimal), 0,
+     "Reads return Decimal values when true, floats otherwise."},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject DepthReadsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "binance._cbook.DepthReads",
+    .tp_basicsize = sizeof(DepthReads),
+    .tp_itemsize = 0,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)DepthReads_traverse,
+    .tp_clear = (inquiry)DepthReads_clear,
+    .tp_doc = PyDoc_STR("Base class of binance.depthcache.DepthCache: its reads in C."),
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)DepthReads_dealloc,
+    .tp_methods = DepthReads_methods,
+    .tp_members = DepthReads_members,
 };
 
 static struct PyModuleDef cbook_module = {
@@ -1685,7 +1971,7 @@ static struct PyModuleDef cbook_module = {
     .m_name = "binance._cbook",
     .m_doc = "C core of binance.orderbook's CBookSide (optional accelerator).",
     .m_size = -1,
-    .m_methods = module_methods,
+    .m_methods = NULL,
 };
 
 PyMODINIT_FUNC
@@ -1714,23 +2000,17 @@ PyInit__cbook(void)
     if (one == NULL) {
         return NULL;
     }
-    attr_U = PyUnicode_InternFromString("U");
-    if (attr_U == NULL) {
+    str_on_event_rules = PyUnicode_InternFromString("_on_event");
+    str_bad_levels = PyUnicode_InternFromString("_bad_levels");
+    str_crossed_after = PyUnicode_InternFromString("_crossed_after");
+    str_read_locked = PyUnicode_InternFromString("_read_locked");
+    str_limit = PyUnicode_InternFromString("limit");
+    if (!str_on_event_rules || !str_bad_levels || !str_crossed_after || !str_read_locked ||
+        !str_limit) {
         return NULL;
     }
-    attr_u = PyUnicode_InternFromString("u");
-    if (attr_u == NULL) {
-        return NULL;
-    }
-    attr_s = PyUnicode_InternFromString("s");
-    if (attr_s == NULL) {
-        return NULL;
-    }
-    attr_E = PyUnicode_InternFromString("E");
-    if (attr_E == NULL) {
-        return NULL;
-    }
-    if (PyType_Ready(&SideType) < 0) {
+    if (PyType_Ready(&SideType) < 0 || PyType_Ready(&SyncCoreType) < 0 ||
+        PyType_Ready(&DepthReadsType) < 0) {
         return NULL;
     }
     PyObject *m = PyModule_Create(&cbook_module);
@@ -1740,6 +2020,18 @@ PyInit__cbook(void)
     Py_INCREF(&SideType);
     if (PyModule_AddObject(m, "Side", (PyObject *)&SideType) < 0) {
         Py_DECREF(&SideType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&SyncCoreType);
+    if (PyModule_AddObject(m, "SyncCore", (PyObject *)&SyncCoreType) < 0) {
+        Py_DECREF(&SyncCoreType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&DepthReadsType);
+    if (PyModule_AddObject(m, "DepthReads", (PyObject *)&DepthReadsType) < 0) {
+        Py_DECREF(&DepthReadsType);
         Py_DECREF(m);
         return NULL;
     }

@@ -31,6 +31,25 @@ class Side:
     def __len__(self) -> int: ...
     def __bool__(self) -> bool: ...
 
-def sync_event(sync: Any, event: Any, synced: Any, applied: type[tuple[Any, ...]]) -> Any: ...
+class SyncCore:
+    """Base class of `binance._depthsync.DepthSync`: ``on_event``'s common case in C."""
 
-__all__ = ["BLOCK", "Side", "sync_event"]
+    symbol: str
+    check_crossed: bool
+    events_applied: int
+    _id: int | None
+    _event_time: int | None
+    _hot_bids: Any
+    _hot_asks: Any
+    _applied: Any
+    def on_event(self, event: Mapping[str, Any]) -> Any: ...
+
+class DepthReads:
+    """Base class of `binance.depthcache.DepthCache`: ``get_bids``/``get_asks`` in C."""
+
+    book: Any
+    use_decimal: bool
+    def get_bids(self, limit: int | None = None) -> list[list[Any]]: ...
+    def get_asks(self, limit: int | None = None) -> list[list[Any]]: ...
+
+__all__ = ["BLOCK", "DepthReads", "Side", "SyncCore"]

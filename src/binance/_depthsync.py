@@ -40,31 +40,25 @@ Rules, with NOTES.md section 10's step numbers:
   replaced (it should stay 0). Events are only logged while a refresh waits: keeping every event
   alive would cost more than applying it.
 
-Speed: with the C order book (`binance.orderbook.ACCELERATED`), the common case of
-`DepthSync.on_event` (a synced book, an event that continues it) is one call into
-``binance._cbook.sync_event``, which applies these same rules to that case and hands every
-other case back to the Python code below.
+Speed: with the C order book (`binance.orderbook.ACCELERATED`), `DepthSync` derives from
+``binance._cbook.SyncCore``, whose ``on_event`` takes the common case (a synced book of C sides,
+no refresh waiting, an event that continues the book) in C, under these same rules, and hands
+every other case to the Python rules (``DepthSync._on_event``). The state it touches (update id,
+event time, ``events_applied``) lives in C members that the Python code uses as attributes.
 
-No I/O here: no sockets, no JSON, no clocks. Imports only `binance.orderbook` and the optional
-``binance._cbook``.
+No I/O here: no sockets, no JSON, no clocks. Imports only `binance.orderbook` (and, through it, the
+optional ``binance._cbook``).
 """
 
 from __future__ import annotations
 
 import enum
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from binance.orderbook import OrderBook
-
-try:
-    from binance._cbook import Side as _CSide
-    from binance._cbook import sync_event as _sync_event
-except ImportError:  # installed without a C compiler
-    _CSide = None  # type: ignore[assignment,misc]
-    _sync_event = None  # type: ignore[assignment]
+from binance.orderbook import OrderBook, active_cbook
 
 __all__ = ["Action", "Applied", "DepthSync", "NeedSnapshot", "Resync", "SyncState"]
 
@@ -116,7 +110,32 @@ _SYNCED = SyncState.SYNCED
 _new_applied = tuple.__new__  # builds an Applied without the Python frame of its __new__
 
 
-class DepthSync:
+class _PySyncCore:
+    """`DepthSync`'s base where the C core is not active: ``on_event`` is the Python rules."""
+
+    def on_event(self, event: Mapping[str, Any]) -> Action | None:
+        """Feed one diff event: a parsed ``depthUpdate`` payload (``U``, ``u``, ``b``, ``a``).
+
+        Returns:
+            `Applied` if the book changed, `NeedSnapshot` on the first buffered event, `Resync`
+            if the book had to be discarded, None if the event was buffered or ignored.
+
+        Raises:
+            ValueError: The event is for another symbol or lacks ``U``/``u``.
+        """
+        return self._on_event(event)
+
+    def _on_event(self, event: Mapping[str, Any]) -> Action | None:
+        raise NotImplementedError
+
+
+if TYPE_CHECKING or active_cbook is None:
+    _SyncBase = _PySyncCore
+else:
+    _SyncBase = active_cbook.SyncCore
+
+
+class DepthSync(_SyncBase):
     """Keeps one symbol's order book in step with Binance from diff events and snapshots.
 
     Example (the caller does the I/O)::
@@ -153,10 +172,10 @@ class DepthSync:
     ) -> None:
         self.symbol: str = symbol.upper()
         """The symbol, upper case."""
-        self.book: OrderBook = book if book is not None else OrderBook()
-        """The maintained book; empty unless `state` is SYNCED."""
+        self._book = book if book is not None else OrderBook()
         self.snapshot_limit = snapshot_limit
-        self.check_crossed = check_crossed
+        self.check_crossed: bool = check_crossed
+        """Resync when the best bid reaches the best ask after an event."""
         self._buffer: deque[Mapping[str, Any]] = deque(maxlen=max_buffer)
         self._replay_max = replay
         self._recent: list[Mapping[str, Any]] | None = None  # events logged for a refresh
@@ -164,11 +183,11 @@ class DepthSync:
         self._id: int | None = None
         self._event_time: int | None = None
         self._asked = False  # a NeedSnapshot is outstanding
-        # The C fast path of on_event, when the book's sides are C sides.
-        self._fast: Callable[..., Any] | None = None
-        if _CSide is not None and isinstance(self.book.bids, _CSide):
-            self._fast = _sync_event
-        self.events_applied = 0
+        # What the C on_event reads besides the above (unused by _PySyncCore); see _set_mode.
+        self._applied = Applied
+        self._hot_bids: Any = None
+        self._hot_asks: Any = None
+        self.events_applied: int = 0
         """Diff events applied to the book."""
         self.events_ignored = 0
         """Events already in the book (duplicates, older than the snapshot) or malformed."""
@@ -182,6 +201,11 @@ class DepthSync:
         """Why the last resync happened."""
 
     # -- read-only state ----------------------------------------------------------------------
+    @property
+    def book(self) -> OrderBook:
+        """The maintained book; empty unless `state` is SYNCED."""
+        return self._book
+
     @property
     def state(self) -> SyncState:
         """The current `SyncState`."""
@@ -203,35 +227,8 @@ class DepthSync:
         return len(self._buffer)
 
     # -- inputs -------------------------------------------------------------------------------
-    def on_event(self, event: Mapping[str, Any]) -> Action | None:
-        """Feed one diff event: a parsed ``depthUpdate`` payload (``U``, ``u``, ``b``, ``a``).
-
-        Returns:
-            `Applied` if the book changed, `NeedSnapshot` on the first buffered event, `Resync`
-            if the book had to be discarded, None if the event was buffered or ignored.
-
-        Raises:
-            ValueError: The event is for another symbol or lacks ``U``/``u``.
-        """
-        fast = self._fast
-        if fast is not None and self._state is _SYNCED and self._recent is None:
-            book = self.book  # the common case in one C call; NotImplemented: the rules below
-            try:
-                done = fast(
-                    book.bids, book.asks, event, self._id, self.symbol, self.check_crossed, Applied
-                )
-            except (KeyError, TypeError, ValueError) as exc:  # bad levels, book partly changed
-                return self._resync(f"bad levels in event u={event['u']}: {exc}", None)
-            if type(done) is Applied:
-                self._id = done[1]
-                self._event_time = done[2]
-                self.events_applied += 1
-                return done
-            if done is not NotImplemented:  # applied, and now crossed: done is u
-                self._id = done
-                self._event_time = event.get("E")
-                self.events_applied += 1
-                return self._resync(f"crossed book after update id {done}", None)
+    def _on_event(self, event: Mapping[str, Any]) -> Action | None:
+        """`on_event`'s rules, every case (the C core runs only the common one)."""
         try:
             first = event["U"]
             last = event["u"]
@@ -249,18 +246,18 @@ class DepthSync:
                 return self._resync(f"gap: event U={first} after update id {book_id}", event)
             if last < first:
                 return self._resync(f"malformed event: u={last} < U={first}", None)
-            book = self.book
+            book = self._book
             try:  # both sides and the crossed-book check in one call (C when accelerated)
                 crossed = book.bids._apply_event(book.asks, event, self.check_crossed)
             except (KeyError, TypeError, ValueError) as exc:
-                return self._resync(f"bad levels in event u={last}: {exc}", None)
+                return self._bad_levels(last, exc)
             self._id = last
             event_time = self._event_time = event.get("E")
             if self._recent is not None:
                 self._log(event)
             self.events_applied += 1
             if crossed:
-                return self._resync(f"crossed book after update id {last}", None)
+                return self._crossed_after(last)
             return _new_applied(Applied, (first, last, event_time, 1))  # Applied(...), faster
         if last < first:
             self.events_ignored += 1
@@ -279,7 +276,7 @@ class DepthSync:
             recent.append(event)
         else:  # the refresh waited too long: its snapshot can no longer be replayed
             recent.clear()
-            self._recent = None
+            self._set_mode(self._state, None)
 
     def on_snapshot(self, snapshot: Mapping[str, Any]) -> Action | None:
         """Feed a REST snapshot (``lastUpdateId``, ``bids``, ``asks``).
@@ -314,8 +311,7 @@ class DepthSync:
             )
         self._load(snap_id, bids, asks)
         self._event_time = None
-        self._state = SyncState.SYNCED
-        self._recent = None
+        self._set_mode(_SYNCED, None)
         return self._drain(snap_id, pending)
 
     def request_refresh(self) -> NeedSnapshot:
@@ -330,7 +326,7 @@ class DepthSync:
         """
         self._asked = True
         if self._state is SyncState.SYNCED:
-            self._recent = []
+            self._set_mode(_SYNCED, [])
             return NeedSnapshot(self.symbol, "refresh")
         return NeedSnapshot(self.symbol, "no book yet")
 
@@ -344,8 +340,8 @@ class DepthSync:
         bids = list(bids)
         asks = list(asks)
         limit = self.snapshot_limit
-        self.book.bids.replace(bids, complete=limit is not None and len(bids) < limit)
-        self.book.asks.replace(asks, complete=limit is not None and len(asks) < limit)
+        self._book.bids.replace(bids, complete=limit is not None and len(bids) < limit)
+        self._book.asks.replace(asks, complete=limit is not None and len(asks) < limit)
         self._id = snap_id
         self.snapshots_applied += 1
 
@@ -363,7 +359,7 @@ class DepthSync:
                     first = action.first_update_id
                 applied += 1
         assert self._id is not None
-        if not applied and self.check_crossed and self.book.crossed():
+        if not applied and self.check_crossed and self._book.crossed():
             return self._resync(f"crossed snapshot lastUpdateId={snap_id}", None)
         return Applied(first, self._id, self._event_time, applied)
 
@@ -371,15 +367,15 @@ class DepthSync:
         """A snapshot while SYNCED: rebuild from it plus the applied events it lacks."""
         book_id: int = self._id  # type: ignore[assignment]
         replay = [e for e in self._recent or () if e["u"] > snap_id]
-        self._recent = None
         if snap_id < book_id and (not replay or replay[0]["U"] > snap_id + 1):
-            self._recent = []  # log from now on, so that the next snapshot can be replayed
+            self._set_mode(_SYNCED, [])  # log from now on: the next snapshot can be replayed
             self._asked = True
             return NeedSnapshot(
                 self.symbol,
                 f"refresh snapshot lastUpdateId={snap_id} is older than the replay log "
                 f"(book at {book_id})",
             )
+        self._set_mode(_SYNCED, None)
         before = self._top()
         event_time = self._event_time
         self._load(snap_id, bids, asks)
@@ -395,8 +391,8 @@ class DepthSync:
 
     def _top(self) -> tuple[list[Any], list[Any]]:
         return (
-            self.book.bids.top(_CHECK_DEPTH, decimal=True),
-            self.book.asks.top(_CHECK_DEPTH, decimal=True),
+            self._book.bids.top(_CHECK_DEPTH, decimal=True),
+            self._book.asks.top(_CHECK_DEPTH, decimal=True),
         )
 
     def _resync(self, reason: str, keep: Mapping[str, Any] | None) -> Resync:
@@ -408,14 +404,31 @@ class DepthSync:
         return Resync(self.symbol, reason)
 
     def _discard(self, reason: str) -> None:
-        self.book.clear()
-        self._state = SyncState.RESYNCING
+        self._book.clear()
         self._id = None
         self._event_time = None
-        self._recent = None
+        self._set_mode(SyncState.RESYNCING, None)
         self._asked = False
         self.resyncs += 1
         self.last_resync_reason = reason
+
+    def _set_mode(self, state: SyncState, recent: list[Mapping[str, Any]] | None) -> None:
+        """Set the state and the refresh log (never one without the other), and with them
+        whether the C ``on_event`` may take the common case: it does only while SYNCED with
+        nothing to log, when ``_hot_bids``/``_hot_asks`` are the book's sides."""
+        self._state = state
+        self._recent = recent
+        hot = state is _SYNCED and recent is None
+        self._hot_bids = self._book.bids if hot else None
+        self._hot_asks = self._book.asks if hot else None
+
+    def _bad_levels(self, last: Any, exc: BaseException) -> Resync:
+        """The event ``u=last`` had levels the book rejects, some maybe applied: resync."""
+        return self._resync(f"bad levels in event u={last}: {exc}", None)
+
+    def _crossed_after(self, last: Any) -> Resync:
+        """The book is crossed after applying the event ``u=last``: resync."""
+        return self._resync(f"crossed book after update id {last}", None)
 
 
 def _same_prefix(old: tuple[list[Any], list[Any]], new: tuple[list[Any], list[Any]]) -> bool:

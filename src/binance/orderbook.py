@@ -38,8 +38,10 @@ How the C side works (details in the C file's header):
 - Float reads build rows from the stored doubles, reusing the list the previous small read
   returned when the caller dropped it; Decimal reads rebuild the texts. ``OrderBook.crossed``
   compares two stored best levels: O(1).
-- ``DepthSync.on_event``'s common case (synced book, continuing event) is one C call,
-  ``binance._cbook.sync_event``.
+- ``DepthSync.on_event``'s common case (synced book, continuing event) runs in C: DepthSync
+  derives from ``binance._cbook.SyncCore``, and ``DepthCache`` from ``binance._cbook.DepthReads``
+  (``get_bids``/``get_asks`` read C sides in one call). Both bases are used only when
+  `ACCELERATED`; their pure-Python stand-ins live beside the classes they serve.
 
 How the pure side keys prices:
 
@@ -100,6 +102,10 @@ __all__ = ["ACCELERATED", "BookSide", "CBookSide", "Level", "OrderBook", "PyBook
 #: True if `BookSide` is the C implementation: ``binance._cbook`` was built and the
 #: environment variable ``BINANCE_PURE_PYTHON`` is unset, empty or ``0``.
 ACCELERATED: bool = _cbook is not None and os.environ.get("BINANCE_PURE_PYTHON", "") in ("", "0")
+
+#: ``binance._cbook`` if `ACCELERATED`, else None: the C bases of
+#: `binance._depthsync.DepthSync` and `binance.depthcache.DepthCache` come from it.
+active_cbook = _cbook if ACCELERATED else None
 
 #: One price level as returned to users: ``[price, quantity]``.
 Level = list[Any]
