@@ -2,7 +2,7 @@
 
 Run from the repository root with the dev venv (PyPI access is needed once, for the peers)::
 
-    .venv/bin/python benchmarks/bench_orderbook.py            # both scenarios, ~2-4 minutes
+    .venv/bin/python benchmarks/bench_orderbook.py            # both scenarios, ~2-3 minutes
     .venv/bin/python benchmarks/bench_orderbook.py --scenario busy --messages 5000
 
 What it measures, per diff event (a ``<symbol>@depth`` message as JSON text), on a book of

@@ -42,6 +42,10 @@ class _CBook(OrderBook):
 _COLLIDING = ["9007199254740993.1", "9007199254740993.2", "9007199254740993", "9007199254740993.10"]
 _ODD_PRICES = ["1e-2", " 0.5", "1_0", "0.5E1", "abc", "", "-1", "0", "nan", "inf", "1" + "0" * 30]
 _ODD_QTYS = ["1e-8", "abc", "-1", "inf", "nan", "", " 2", "1" * 30, "0." + "1" * 30, "-0", "0e3"]
+#: Texts of 8+ characters whose first 8 bytes the C parser reads at once (SWAR), valid or not.
+_WIDE = ["0000012.50000000", "1234567.1", "12345678.12345678", "65000.12000000", "3.12345678",
+         "1a.000000", "12345.6789012x", ".12345678", "1..234567", "+1.000000", "1.2.3.4.5",
+         "1234567.", "0.00000000", "00000000.1", "1 .000000", "9999999.99999999"]  # fmt: skip
 
 
 @st.composite
@@ -50,7 +54,7 @@ def _price(draw):
     if kind == 0:
         return draw(st.sampled_from(_COLLIDING))
     if kind == 1:
-        return draw(st.sampled_from(_ODD_PRICES))
+        return draw(st.sampled_from(_ODD_PRICES + _WIDE))
     if kind == 2:
         return draw(st.sampled_from([1.5, None, b"1", 3]))
     tick = draw(st.integers(1, 400))
@@ -63,7 +67,7 @@ _QTY = st.one_of(
     st.decimals(min_value=Decimal("0.00000001"), max_value=Decimal(10**6), places=8).map(
         lambda d: format(d, "f")
     ),
-    st.sampled_from([*_ODD_QTYS, 5, None]),
+    st.sampled_from([*_ODD_QTYS, *_WIDE, 5, None]),
 )
 _PAIR = st.one_of(
     st.tuples(_price(), _QTY).map(list),
@@ -126,6 +130,25 @@ def test_c_side_answers_as_the_python_side(name, ops, data):
     reads = data.draw(st.lists(st.one_of(st.none(), st.integers(-1, 12)), min_size=len(ops)))
     reads = reads[: len(ops)]
     assert _run(CBookSide(name), ops, reads) == _run(PyBookSide(name), ops, reads)
+
+
+@pytest.mark.parametrize("text", _WIDE)
+def test_wide_texts_parse_as_in_python(text):
+    """Each wide text, as a price and as a quantity: C and Python accept or reject it alike,
+    and keep the same value and text."""
+    for name in ("bids", "asks"):
+        results = []
+        for side in (CBookSide(name), PyBookSide(name)):
+            out = []
+            for pair in ([text, "1.5"], ["2.5", text]):
+                try:
+                    side.update([pair])
+                    out.append("ok")
+                except (TypeError, ValueError) as exc:
+                    out.append(type(exc).__name__)
+            out.append((side.top(None), side.top(None, decimal=True)))
+            results.append(out)
+        assert results[0] == results[1], text
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

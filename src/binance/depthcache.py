@@ -1505,7 +1505,7 @@ class AsyncDepthCacheManager:
             assert self._changed_event is not None
             self._changed_event.set()
             result = _call_back(self._callback, feed.cache)
-            if inspect.isawaitable(result):
+            if result is not None and inspect.isawaitable(result):
                 try:
                     await result
                 except Exception:
@@ -1527,9 +1527,13 @@ class AsyncDepthCacheManager:
                 with feed.cache.lock:
                     feed.sync.request_refresh()
                 await self._after(feed, _WANT, _PRIO_BOOK)
-                async for msg in stream:
-                    with feed.cache.lock:
-                        flags, priority = feed.on_message(msg, time.monotonic())
+                lock = feed.cache.lock
+                async for msg in stream:  # the hot path: see MultiDepthCacheManager._on_message
+                    lock.acquire()
+                    try:
+                        flags, priority = feed.on_message(msg)
+                    finally:
+                        lock.release()
                     if flags:
                         await self._after(feed, flags, priority)
             except (ReconnectError, ControlError) as exc:
