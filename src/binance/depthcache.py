@@ -857,6 +857,12 @@ def _nothing() -> None:
     return None
 
 
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    """Wake a waiter (once: later calls do nothing)."""
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def _call_back(callback: Callable[[Any], Any] | None, value: Any) -> Any:
     if callback is None:
         return None
@@ -1346,6 +1352,7 @@ class AsyncDepthCacheManager:
         self._wake: asyncio.Event | None = None
         self._changed: dict[_Feed, None] = {}
         self._changed_event: asyncio.Event | None = None
+        self._state_waiters: set[asyncio.Future[None]] = set()  # wait_synced, woken on changes
         self._executor: ThreadPoolExecutor | None = None
         self._started = False
         self._closed = False
@@ -1390,6 +1397,7 @@ class AsyncDepthCacheManager:
         for feed in self._core.feeds.values():
             with feed.cache.lock:
                 feed.stop("closed", now)
+        self._wake_state_waiters()
         if self._changed_event is not None:
             self._changed_event.set()
 
@@ -1445,15 +1453,27 @@ class AsyncDepthCacheManager:
             if symbols is not None
             else list(self._core.feeds.values())
         )
-        end = None if timeout is None else time.monotonic() + timeout
+        loop = asyncio.get_running_loop()
+        end = None if timeout is None else loop.time() + timeout
         while True:
             if all(f.cache.synced for f in targets):
                 return True
             if any(f.stopped for f in targets):
                 return False
-            if end is not None and time.monotonic() >= end:
+            remaining = None if end is None else end - loop.time()
+            if remaining is not None and remaining <= 0:
                 return False
-            await asyncio.sleep(0.005)
+            # Woken by the next state change (or the timeout): no polling. A timer rather than
+            # asyncio.wait_for, which before Python 3.12 can swallow a cancellation.
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._state_waiters.add(waiter)
+            timer = None if remaining is None else loop.call_later(remaining, _resolve, waiter)
+            try:
+                await waiter
+            finally:
+                self._state_waiters.discard(waiter)
+                if timer is not None:
+                    timer.cancel()
 
     async def recv(self, timeout: float | None = None) -> DepthCache:
         """The next cache that changed (each changed cache once, in its latest state).
@@ -1497,9 +1517,16 @@ class AsyncDepthCacheManager:
         if self._wake is not None:
             self._wake.set()
 
+    def _wake_state_waiters(self) -> None:
+        waiters, self._state_waiters = self._state_waiters, set()
+        for waiter in waiters:
+            _resolve(waiter)
+
     async def _after(self, feed: _Feed, flags: int, priority: int) -> None:
         if flags & _SCHEDULE:
             self._core.after(feed, flags, priority, time.monotonic())
+        if flags & _TRANSITION:
+            self._wake_state_waiters()
         if flags & _CALLBACK and not self._closed:
             self._changed[feed] = None
             assert self._changed_event is not None
@@ -1600,6 +1627,7 @@ class AsyncDepthCacheManager:
         except Exception as exc:
             outcome = exc
         flags = core.end(feed, outcome, time.monotonic())
+        self._wake_state_waiters()  # a snapshot applied, or a failure: the state may have moved
         if flags:
             await self._after(feed, flags, 0)
 

@@ -95,6 +95,33 @@ async def test_async_cache_equals_true_book_through_faults(fast_sim, faults) -> 
     assert _other_tasks() <= tasks_before
 
 
+async def test_wait_synced_waits_for_changes_without_polling(fast_sim) -> None:
+    """``wait_synced`` sleeps until a state changes: at its timeout it returns False and leaves
+    no waiter behind; a waiter without a timeout is released by ``close``; once started, it
+    returns as soon as the books sync."""
+    client = async_client_for(fast_sim)
+    try:
+        idle = AsyncDepthCacheManager(client, ["BTCUSDT"], limit=100)  # not started: no changes
+        began = time.monotonic()
+        assert not await idle.wait_synced(timeout=0.1)
+        assert 0.09 <= time.monotonic() - began < 2 * TIMEOUT_SCALE
+        assert not idle._state_waiters
+        waiting = asyncio.create_task(idle.wait_synced())
+        await asyncio.sleep(0.05)
+        assert not waiting.done() and len(idle._state_waiters) == 1
+        await idle.close()  # the caches stop: the waiter is woken and sees it
+        assert await asyncio.wait_for(waiting, 1 * TIMEOUT_SCALE) is False
+        assert not idle._state_waiters
+
+        async with AsyncDepthCacheManager(
+            client, ["BTCUSDT", "ETHUSDT"], limit=100, update_speed_ms=100
+        ) as manager:
+            assert await manager.wait_synced(timeout=10 * TIMEOUT_SCALE), manager.states()
+            assert all(c.synced for c in manager.caches.values()) and not manager._state_waiters
+    finally:
+        await client.close_connection()
+
+
 async def test_recv_hands_each_changed_cache_once(fast_sim) -> None:
     """``recv`` returns a cache that changed; changes made while nobody read come back once
     per cache, in their latest state, so a slow reader never falls behind."""
