@@ -876,7 +876,60 @@ def _call_back(callback: Callable[[Any], Any] | None, value: Any) -> Any:
 # == threads: the seed's flavour ==================================================================
 
 
-class MultiDepthCacheManager:
+class _ManagerViews:
+    """What every depth cache manager shows of its symbols, read from its `_Core`."""
+
+    _core: _Core
+
+    @property
+    def symbols(self) -> list[str]:
+        """The symbols, upper case, in the order given."""
+        return list(self._core.feeds)
+
+    @property
+    def caches(self) -> dict[str, DepthCache]:
+        """Every symbol's cache (also those that stopped)."""
+        return {name: feed.cache for name, feed in self._core.feeds.items()}
+
+    def get_depth_cache(self, symbol: str | None = None) -> DepthCache | None:
+        """The cache of ``symbol`` (may be omitted with one symbol), or None if it failed for
+        good and must be restarted (see `DepthCache.error`)."""
+        if symbol is None:
+            if len(self._core.feeds) != 1:
+                raise TypeError("several symbols: say which one")
+            feed = next(iter(self._core.feeds.values()))
+        else:
+            feed = self._core.feed(symbol)
+        return None if feed.cache.error is not None else feed.cache
+
+    def states(self) -> dict[str, DepthCacheState]:
+        """Each symbol's `DepthCacheState`."""
+        return {name: feed.cache.state for name, feed in self._core.feeds.items()}
+
+    def __repr__(self) -> str:
+        states = collections.Counter(s.value for s in self.states().values())
+        return f"<{type(self).__name__} {len(self._core.feeds)} symbols {dict(states)}>"
+
+    def _synced(self, symbols: Iterable[str] | None) -> Callable[[], bool | None]:
+        """For ``wait_synced``: a check that says True once every cache (or those of
+        ``symbols``) is SYNCED, False once one of them stopped for good, None meanwhile."""
+        feeds = (
+            [self._core.feed(s) for s in symbols]
+            if symbols is not None
+            else list(self._core.feeds.values())
+        )
+
+        def check() -> bool | None:
+            if all(f.cache.synced for f in feeds):
+                return True
+            if any(f.stopped for f in feeds):
+                return False
+            return None
+
+        return check
+
+
+class MultiDepthCacheManager(_ManagerViews):
     """Depth caches for many symbols on shared connections, with callbacks on threads.
 
     Each symbol's diff stream (``<symbol>@depth`` or ``@depth@100ms``) is a socket of one
@@ -989,30 +1042,11 @@ class MultiDepthCacheManager:
             self.close()
             raise
 
-    # -- public ---------------------------------------------------------------------------------
-    @property
-    def symbols(self) -> list[str]:
-        """The symbols, upper case, in the order given."""
-        return list(self._core.feeds)
-
-    @property
-    def caches(self) -> dict[str, DepthCache]:
-        """Every symbol's cache (also those that stopped)."""
-        return {name: feed.cache for name, feed in self._core.feeds.items()}
-
+    # -- public (symbols, caches, get_depth_cache, states: _ManagerViews) -------------------------
     @property
     def bm(self) -> BinanceSocketManager:
         """The socket manager carrying the streams (``bm.pool.connections`` shows them)."""
         return self._bm
-
-    def get_depth_cache(self, symbol: str) -> DepthCache | None:
-        """The cache of ``symbol``, or None if it failed for good (see `DepthCache.error`)."""
-        feed = self._core.feed(symbol)
-        return None if feed.cache.error is not None else feed.cache
-
-    def states(self) -> dict[str, DepthCacheState]:
-        """Each symbol's `DepthCacheState`."""
-        return {name: feed.cache.state for name, feed in self._core.feeds.items()}
 
     def wait_synced(
         self, timeout: float | None = None, symbols: Iterable[str] | None = None
@@ -1023,15 +1057,13 @@ class MultiDepthCacheManager:
             True when they are; False after ``timeout`` seconds, or at once if one of them
             stopped for good.
         """
-        feeds = [self._core.feed(s) for s in symbols] if symbols is not None else None
-        targets = feeds if feeds is not None else list(self._core.feeds.values())
+        synced = self._synced(symbols)
         end = None if timeout is None else time.monotonic() + timeout
         with self._cond:  # every state change notifies it
             while True:
-                if all(f.cache.synced for f in targets):
-                    return True
-                if any(f.stopped for f in targets):
-                    return False
+                done = synced()
+                if done is not None:
+                    return done
                 left = None if end is None else end - time.monotonic()
                 if left is not None and left <= 0:
                     return False
@@ -1069,10 +1101,6 @@ class MultiDepthCacheManager:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-    def __repr__(self) -> str:
-        states = collections.Counter(s.value for s in self.states().values())
-        return f"<{type(self).__name__} {len(self._core.feeds)} symbols {dict(states)}>"
 
     # -- internals ------------------------------------------------------------------------------
     def _start_socket(self, feed: _Feed) -> None:
@@ -1261,11 +1289,6 @@ class DepthCacheManager(MultiDepthCacheManager):
         """The cache's `DepthCacheState`."""
         return self._feed.cache.state
 
-    def get_depth_cache(self, symbol: str | None = None) -> DepthCache | None:
-        """The current `DepthCache`, or None if it failed for good and must be restarted."""
-        cache = self._feed.cache
-        return None if cache.error is not None else cache
-
     def _value_for_callback(self, feed: _Feed, flags: int) -> DepthCache | None:
         # The seed: None when the cache cannot be used (discarded or failed).
         return None if flags & (_DISCARDED | _STOPPED) else feed.cache
@@ -1274,7 +1297,7 @@ class DepthCacheManager(MultiDepthCacheManager):
 # == asyncio ======================================================================================
 
 
-class AsyncDepthCacheManager:
+class AsyncDepthCacheManager(_ManagerViews):
     """Depth caches for one or many symbols in asyncio, on shared stream connections.
 
     ::
@@ -1337,7 +1360,7 @@ class AsyncDepthCacheManager:
             quiet_snapshot_s=quiet_snapshot_s,
             verify_after_reconnect_s=verify_after_reconnect_s,
             max_buffer=max_buffer,
-            wake=self._wake_workers,
+            wake=self._wake_all,
         )
         self._update_speed_ms = update_speed_ms
         self._budget = _governor_budget(client)
@@ -1397,7 +1420,7 @@ class AsyncDepthCacheManager:
         for feed in self._core.feeds.values():
             with feed.cache.lock:
                 feed.stop("closed", now)
-        self._wake_state_waiters()
+        self._wake_all()
         if self._changed_event is not None:
             self._changed_event.set()
 
@@ -1412,54 +1435,24 @@ class AsyncDepthCacheManager:
     ) -> None:
         await self.close()
 
-    # -- public ---------------------------------------------------------------------------------
-    @property
-    def symbols(self) -> list[str]:
-        """The symbols, upper case, in the order given."""
-        return list(self._core.feeds)
-
-    @property
-    def caches(self) -> dict[str, DepthCache]:
-        """Every symbol's cache (also those that stopped)."""
-        return {name: feed.cache for name, feed in self._core.feeds.items()}
-
+    # -- public (symbols, caches, get_depth_cache, states: _ManagerViews) -------------------------
     @property
     def sm(self) -> StreamManager | None:
         """The stream manager carrying the streams (``sm.pool.connections`` shows them)."""
         return self._sm
-
-    def get_depth_cache(self, symbol: str | None = None) -> DepthCache | None:
-        """The cache of ``symbol`` (may be omitted with one symbol), or None if it failed for
-        good."""
-        if symbol is None:
-            if len(self._core.feeds) != 1:
-                raise TypeError("several symbols: say which one")
-            feed = next(iter(self._core.feeds.values()))
-        else:
-            feed = self._core.feed(symbol)
-        return None if feed.cache.error is not None else feed.cache
-
-    def states(self) -> dict[str, DepthCacheState]:
-        """Each symbol's `DepthCacheState`."""
-        return {name: feed.cache.state for name, feed in self._core.feeds.items()}
 
     async def wait_synced(
         self, timeout: float | None = None, symbols: Iterable[str] | None = None
     ) -> bool:
         """Wait until every cache (or those of ``symbols``) is SYNCED; False after
         ``timeout`` seconds or at once if one of them stopped for good."""
-        targets = (
-            [self._core.feed(s) for s in symbols]
-            if symbols is not None
-            else list(self._core.feeds.values())
-        )
+        synced = self._synced(symbols)
         loop = asyncio.get_running_loop()
         end = None if timeout is None else loop.time() + timeout
         while True:
-            if all(f.cache.synced for f in targets):
-                return True
-            if any(f.stopped for f in targets):
-                return False
+            done = synced()
+            if done is not None:
+                return done
             remaining = None if end is None else end - loop.time()
             if remaining is not None and remaining <= 0:
                 return False
@@ -1508,16 +1501,12 @@ class AsyncDepthCacheManager:
         except RuntimeError:
             raise StopAsyncIteration from None
 
-    def __repr__(self) -> str:
-        states = collections.Counter(s.value for s in self.states().values())
-        return f"<{type(self).__name__} {len(self._core.feeds)} symbols {dict(states)}>"
-
     # -- internals ------------------------------------------------------------------------------
-    def _wake_workers(self) -> None:
+    def _wake_all(self) -> None:
+        """The core's ``wake``: the snapshot workers, and `wait_synced` (every state change
+        passes through the core, as with the thread managers' condition)."""
         if self._wake is not None:
             self._wake.set()
-
-    def _wake_state_waiters(self) -> None:
         waiters, self._state_waiters = self._state_waiters, set()
         for waiter in waiters:
             _resolve(waiter)
@@ -1525,8 +1514,6 @@ class AsyncDepthCacheManager:
     async def _after(self, feed: _Feed, flags: int, priority: int) -> None:
         if flags & _SCHEDULE:
             self._core.after(feed, flags, priority, time.monotonic())
-        if flags & _TRANSITION:
-            self._wake_state_waiters()
         if flags & _CALLBACK and not self._closed:
             self._changed[feed] = None
             assert self._changed_event is not None
@@ -1627,7 +1614,6 @@ class AsyncDepthCacheManager:
         except Exception as exc:
             outcome = exc
         flags = core.end(feed, outcome, time.monotonic())
-        self._wake_state_waiters()  # a snapshot applied, or a failure: the state may have moved
         if flags:
             await self._after(feed, flags, 0)
 
