@@ -33,11 +33,10 @@ This module must not import the simulator.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import random
 import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -86,6 +85,8 @@ class UserAuth:
         signer: an object with ``sign(payload: bytes) -> str`` (``binance._signing`` signers;
             their REST output is percent-encoded, which is undone here).
         timestamp_ms: the server-aligned clock in ms (default: this machine's wall clock).
+        align_clock: ``async (stale: bool) -> None`` that measures that clock if it never was
+            (or, with ``stale``, after a -1021); `from_client` builds it from the client.
     """
 
     def __init__(
@@ -93,12 +94,14 @@ class UserAuth:
         api_key: str,
         signer: Any,
         timestamp_ms: Callable[[], int] | None = None,
+        align_clock: Callable[[bool], Awaitable[None]] | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("user data needs an API key")
         self.api_key = api_key
         self._signer = signer
         self._clock = timestamp_ms or wall_ms
+        self._align = align_clock
 
     def sign(self, payload: bytes) -> str:
         """The WebSocket API signature of ``payload``."""
@@ -107,6 +110,17 @@ class UserAuth:
     def timestamp_ms(self) -> int:
         """Milliseconds on the server's clock."""
         return self._clock()
+
+    async def align_clock(self, stale: bool = False) -> None:
+        """Before a logon: measure the server clock if it never was, or again if ``stale``
+        (the logon got -1021). The logon is signed with `timestamp_ms`, which is this machine's
+        clock until a measurement (NOTES.md §1.4). Failures are logged: the logon still tries."""
+        if self._align is None:
+            return
+        try:
+            await self._align(stale)
+        except Exception as exc:  # noqa: BLE001 - the logon still tries, with this clock
+            log.warning("could not measure the exchange clock before user data logon: %s", exc)
 
     def __repr__(self) -> str:
         return f"UserAuth(api_key={self.api_key[:6]}..., signer=<redacted>)"
@@ -135,7 +149,31 @@ class UserAuth:
         clock = getattr(client, "timestamp_ms", None)
         if not callable(clock):
             clock = None
-        return cls(api_key, signer, clock)
+        return cls(api_key, signer, clock, _clock_aligner(client))
+
+
+def _clock_aligner(client: Any) -> Callable[[bool], Awaitable[None]] | None:
+    """`UserAuth.align_clock` for a ``Client``/``AsyncClient``: its ``sync_clock`` (in a worker
+    thread for the sync client), only when its clock never was measured or is stale."""
+    ctx = getattr(client, "_ctx", None)
+    sync_clock = getattr(client, "sync_clock", None)
+    if ctx is None or not callable(sync_clock):
+        return None
+    from binance.async_client import AsyncClient
+
+    is_async = isinstance(client, AsyncClient)
+
+    async def align(stale: bool) -> None:
+        if stale:
+            ctx.clock.invalidate()
+        if not ctx.clock.needs_sync(ctx.mono_ms()):
+            return
+        if is_async:
+            await sync_clock()
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, sync_clock)
+
+    return align
 
 
 def _client_url(client: Any, name: str) -> str | None:
@@ -246,7 +284,6 @@ class Stream:
             pool = self._manager._pool_now()
             if self._user:
                 self._manager._user_auth()  # fail now, not inside the connection, if no key
-                await self._manager._align_clock()
                 await pool.add_user(self)
             else:
                 await pool.add(self, self._streams)
@@ -384,7 +421,6 @@ class StreamManager:
         self.ws_api_url = ws_api_url or _client_url(client, "ws_api_url") or DEFAULT_WS_API_URL
         """WebSocket API URL in use (user data)."""
         self._auth = auth
-        self._auth_given = auth is not None  # a caller's UserAuth brings its own clock
         self.config = config or StreamConfig()
         """The knobs in force."""
         self._rng = rng
@@ -403,26 +439,6 @@ class StreamManager:
                 rng=self._rng,
             )
         return self._pool
-
-    async def _align_clock(self) -> None:
-        """Measure the exchange's clock through the client if it never has, before the first
-        user data logon: the logon is signed with the client's ``timestamp_ms`` (NOTES.md §1.4),
-        which is this machine's clock until a measurement, and a skewed clock gets -1021."""
-        client = self._client
-        ctx = getattr(client, "_ctx", None)
-        sync_clock = getattr(client, "sync_clock", None)
-        if ctx is None or sync_clock is None or self._auth_given:
-            return
-        if not ctx.clock.needs_sync(ctx.mono_ms()):
-            return
-        try:
-            # A sync Client does its I/O in the worker thread; an AsyncClient's call only makes
-            # the coroutine there, awaited here.
-            result = await asyncio.get_running_loop().run_in_executor(None, sync_clock)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:  # noqa: BLE001 - the logon still tries, with this clock
-            log.warning("could not measure the exchange clock before user data logon: %s", exc)
 
     def _user_auth(self) -> UserAuth:
         if self._auth is None:
@@ -532,6 +548,9 @@ class _LazyAuth:
 
     def timestamp_ms(self) -> int:
         return self._manager._user_auth().timestamp_ms()
+
+    async def align_clock(self, stale: bool = False) -> None:
+        await self._manager._user_auth().align_clock(stale)
 
 
 # Re-exported for users who import everything stream-related from here.

@@ -240,6 +240,35 @@ async def test_user_data_logon_measures_a_never_measured_clock(sim, kind) -> Non
             await client.close_connection()
 
 
+async def test_user_data_relogon_after_the_server_clock_stepped(sim) -> None:
+    """The server's clock steps 30 s back while the user subscription is live, then the
+    connection drops: the re-logon gets -1021, re-measures the clock and passes (NOTES.md
+    §1.4), instead of failing until the retries run out."""
+    client = client_for(sim)
+    try:
+        await asyncio.to_thread(client.sync_clock)
+        async with StreamManager(client, config=FAST) as sm:
+            user = await asyncio.wait_for(sm.user_socket().open(), RECV_S)
+            (conn,) = sm.pool.connections
+            sim.faults.set_clock_skew(-30_000)
+            sim.faults.streams.drop_connections(target="ws_api")
+            await async_wait_until(
+                lambda: (
+                    conn.reconnects == 1
+                    and conn._link is not None
+                    and conn._link.subscription_id is not None
+                ),
+                what="the user subscription on the new connection",
+            )
+            assert abs(client.timestamp_ms() - (time.time() * 1000 - 30_000)) < 5_000
+            await user.close()
+    finally:
+        sim.faults.reset()
+        sim.faults.streams.reset()
+        client._ctx.clock.invalidate()  # the shared estimate now carries the skew
+        client.close()
+
+
 async def test_user_stream_without_a_key_fails_at_once(sim) -> None:
     """A manager without an API key refuses the user socket before connecting."""
     async with StreamManager(stream_url=sim.stream_url, ws_api_url=sim.ws_api_url) as sm:

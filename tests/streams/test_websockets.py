@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import types
 from typing import Any
 
@@ -150,6 +151,34 @@ def test_status_events_reach_only_the_sockets_that_ask(manager, sim) -> None:
         assert {m["e"] for m in inbox.of("plain")} == {"depthUpdate"}
     finally:
         sim.faults.streams.reset()
+
+
+def test_user_socket_logon_measures_a_never_measured_clock(sim) -> None:
+    """The threaded manager's user socket, for a client that never made a signed call, with
+    the server's clock 30 s behind this machine's: the logon measures the clock first, so the
+    subscription goes through (NOTES.md §1.4)."""
+    client = client_for(sim)
+    client._ctx.clock.invalidate()
+    sim.faults.set_clock_skew(-30_000)
+    bm = BinanceSocketManager(client, config=FAST)
+    try:
+        bm.start_user_socket(lambda msg: None)
+        bm.start()
+        wait_until(
+            lambda: (
+                bm.pool is not None
+                and bm.pool.connections
+                and bm.pool.connections[0]._link is not None
+                and bm.pool.connections[0]._link.subscription_id is not None
+            ),
+            what="the user subscription",
+        )
+        assert abs(client.timestamp_ms() - (time.time() * 1000 - 30_000)) < 5_000
+    finally:
+        bm.close()
+        sim.faults.reset()
+        client._ctx.clock.invalidate()  # the shared estimate now carries the skew
+        client.close()
 
 
 def test_user_socket_calls_back_with_bare_events(sim, sim_rest) -> None:

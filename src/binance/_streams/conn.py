@@ -38,6 +38,7 @@ import aiohttp
 import orjson
 import yarl
 
+from binance import errorcodes
 from binance._streams import rules
 from binance._streams.rules import DedupeResult, StreamConfig, StreamKind, WatchdogAction
 from binance.exceptions import BinanceAPIException, BinanceConnectionException
@@ -108,6 +109,9 @@ class UserDataAuth(Protocol):
 
     def timestamp_ms(self) -> int:
         """The current server-aligned time in milliseconds."""
+
+    async def align_clock(self, stale: bool = False) -> None:
+        """Measure the clock behind `timestamp_ms` if it never was, or again if ``stale``."""
 
 
 # -- one physical WebSocket -----------------------------------------------------------------------
@@ -874,7 +878,17 @@ class UserDataConnection(ManagedSocket):
         await self._subscribe(link)
 
     async def _subscribe(self, link: _Link) -> None:
-        result = await link.request("userDataStream.subscribe.signature", self._signed_params())
+        # Every logon, first or after a reconnect: a clock never measured, or one that a -1021
+        # showed stale, is measured first; then one retry (NOTES.md §1.4).
+        await self._auth.align_clock()
+        method = "userDataStream.subscribe.signature"
+        try:
+            result = await link.request(method, self._signed_params())
+        except ControlError as exc:
+            if exc.code != errorcodes.INVALID_TIMESTAMP.code:
+                raise
+            await self._auth.align_clock(stale=True)
+            result = await link.request(method, self._signed_params())
         link.subscription_id = result.get("subscriptionId") if isinstance(result, dict) else None
         for fut in self._ready_waiters:
             if not fut.done():
