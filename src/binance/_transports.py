@@ -237,7 +237,9 @@ class AiohttpTransport:
     (``{"https": url}``) or ``proxy``, ``verify=False`` (no TLS verification). Proxy environment
     variables apply (``HTTPS_PROXY``, ``NO_PROXY``...), read once per host: aiohttp's own
     ``trust_env`` would look them up, and ``~/.netrc``, in a worker thread on every request,
-    which costs two thread hand-offs per call.
+    which costs two thread hand-offs per call (so proxy credentials come from the proxy URL,
+    not from ``~/.netrc``). A caller's ``session`` gets them only if it was made with
+    ``trust_env=True``.
 
     Args:
         requests_params: options for every call.
@@ -293,8 +295,12 @@ class AiohttpTransport:
             proxy = params["proxy"]
         elif isinstance(proxies, Mapping) and scheme in proxies:
             proxy = proxies[scheme]  # None: direct, as in requests
-        else:
+        elif self._own or self.session.trust_env:
+            # Our session reads the environment (once per host, see the class docstring); a
+            # caller's session made with trust_env=False keeps to itself, as before.
             proxy = _environment_proxy(request.url)
+        else:
+            proxy = None
         if proxy:
             out["proxy"] = proxy
         if params.get("verify") is False:

@@ -79,7 +79,7 @@ class AsyncClient(BaseClientConfig, _Api[Awaitable[Json], AsyncIterator[Json]]):
         """Construct a client and measure the server clock once (python-binance 1.x style)."""
         client = cls(*args, **kwargs)
         try:
-            await client._run(_flows.sync_clock(client._ctx))
+            await client.sync_clock()
         except BaseException:
             await client.close_connection()
             raise

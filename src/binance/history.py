@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -253,11 +253,17 @@ class _ThreadPipe:
 
 def iterate_sync(client: Any, flow: _flows.Flow, concurrency: int) -> Iterator[Json]:
     """Run a history flow with ``client._run`` in a thread pool; yield what it emits."""
-    for page in pages_sync(client, flow, concurrency):
-        yield from page
+    pages = pages_sync(client, flow, concurrency)
+    try:
+        for page in pages:
+            yield from page
+    finally:
+        pages.close()  # its pool shuts down now, not when the collector gets to it
 
 
-def pages_sync(client: Any, flow: _flows.Flow, concurrency: int) -> Iterator[Sequence[Json]]:
+def pages_sync(
+    client: Any, flow: _flows.Flow, concurrency: int
+) -> Generator[Sequence[Json], None, None]:
     """Run a history flow with ``client._run`` in a thread pool; yield each page it emits."""
     pool: ThreadPoolExecutor | None = None
     pipes: list[_ThreadPipe] = []

@@ -40,6 +40,30 @@ async def test_proxy_environment_variables_are_honoured(kind, sim, monkeypatch):
         await close(client)
 
 
+@pytest.mark.parametrize("trust_env", [False, True])
+async def test_a_callers_aiohttp_session_decides_on_environment_proxies(
+    sim, monkeypatch, trust_env
+):
+    """An AsyncClient on the caller's aiohttp session follows that session's trust_env: with
+    False, HTTP_PROXY is not used; with True, it is."""
+    import aiohttp
+
+    from binance import AsyncClient
+
+    monkeypatch.setenv("HTTP_PROXY", _dead_proxy())
+    monkeypatch.setenv("http_proxy", _dead_proxy())
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with aiohttp.ClientSession(trust_env=trust_env) as session:
+        client = AsyncClient(sim.api_key, sim.api_secret, base_url=sim.rest_url, session=session)
+        if trust_env:
+            with pytest.raises(BinanceConnectionException):
+                await client.ping()
+        else:
+            assert await client.ping() == {}
+        await client.close_connection()
+
+
 async def test_requests_params_proxies_globally_and_per_call(kind, sim):
     """A proxy in the constructor's requests_params applies to every call; a call's own
     requests_params override it (the seed's two places)."""
