@@ -148,7 +148,6 @@ class Governor:
         self.headroom = headroom
         self._ip: dict[LimitKey, _Bucket] = {}
         self._accounts: dict[str, dict[LimitKey, _Bucket]] = {}
-        self._order_limits: dict[LimitKey, int] = {}
         self._raw_limits: dict[LimitKey, int] = {}  # Binance's limits, before headroom
         self._blocked_until = -1
         self._inflight = 0
@@ -180,7 +179,6 @@ class Governor:
         kind, interval = key
         self._raw_limits[key] = limit
         if kind == enums.RATE_LIMITER_ORDERS:
-            self._order_limits[key] = limit
             for buckets in self._accounts.values():
                 self._bucket(buckets, key).limit = self._scaled(limit)
             return
@@ -189,7 +187,7 @@ class Governor:
     def _bucket(self, buckets: dict[LimitKey, _Bucket], key: LimitKey) -> _Bucket:
         bucket = buckets.get(key)
         if bucket is None:
-            limit = self._order_limits.get(key) or DEFAULT_LIMITS.get(key) or 1 << 62
+            limit = self._raw_limits.get(key) or DEFAULT_LIMITS.get(key) or 1 << 62
             bucket = buckets[key] = _Bucket(key[0], key[1], self._scaled(limit))
         return bucket
 
@@ -216,8 +214,9 @@ class Governor:
         """The limits in force (after headroom), for inspection."""
         with self._lock:
             out = {key: bucket.limit for key, bucket in self._ip.items()}
-            for key, limit in self._order_limits.items():
-                out[key] = self._scaled(limit)
+            for key, limit in self._raw_limits.items():
+                if key[0] == enums.RATE_LIMITER_ORDERS:  # per account: no bucket here
+                    out[key] = self._scaled(limit)
             return out
 
     def usage(self, now_ms: int | None = None) -> tuple[int, int]:
@@ -285,15 +284,13 @@ class Governor:
                     return DISCOVER
                 return 0.02
             wanted = self._wanted(weight, sapi, uid_weight, orders, account)
-            wait = 0
-            for bucket, amount in wanted:
-                bucket.roll(now_ms, self.pad_ms)
-                wait = max(wait, bucket.wait_ms(amount, now_ms, self.pad_ms))
+            wait = self._wait_ms(wanted, now_ms)
             if wait > 0:
                 return wait / 1000
             ticket = Ticket()
             self._inflight += 1
             for bucket, amount in wanted:
+                bucket.roll(now_ms, self.pad_ms)  # the charge belongs to the current window
                 bucket.reserved += amount
                 ticket.charges.append((bucket, amount, bucket.window_start))
             return ticket
@@ -323,10 +320,14 @@ class Governor:
         with self._lock:
             if now_ms < self._blocked_until:
                 return (self._blocked_until - now_ms) / 1000
-            wait = 0
-            for bucket, amount in self._wanted(weight, sapi, uid_weight, orders, account):
-                wait = max(wait, bucket.wait_ms(amount, now_ms, self.pad_ms))
-            return wait / 1000
+            wanted = self._wanted(weight, sapi, uid_weight, orders, account)
+            return self._wait_ms(wanted, now_ms) / 1000
+
+    def _wait_ms(self, wanted: list[tuple[_Bucket, int]], now_ms: int) -> int:
+        """Milliseconds until every bucket has room for its amount (the longest roll-over)."""
+        return max(
+            (bucket.wait_ms(amount, now_ms, self.pad_ms) for bucket, amount in wanted), default=0
+        )
 
     def _wanted(
         self, weight: int, sapi: bool, uid_weight: bool, orders: int, account: str | None
@@ -355,8 +356,9 @@ class Governor:
         buckets = self._accounts.get(key)
         if buckets is None:
             buckets = self._accounts[key] = {}
-            for limit_key in self._order_limits:
-                self._bucket(buckets, limit_key)
+            for limit_key in self._raw_limits:
+                if limit_key[0] == enums.RATE_LIMITER_ORDERS:
+                    self._bucket(buckets, limit_key)
         return buckets
 
     def release(
