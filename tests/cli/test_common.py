@@ -63,6 +63,12 @@ def test_stream_urls_follow_the_base_url():
         "ws://127.0.0.1:8080/ws-api/v3",
     )
     assert _common.derive_stream_urls("https://example.test/")[0] == "wss://example.test"
+    # Another port is another server, even on Binance's host name.
+    assert _common.derive_stream_urls("https://api.binance.com:8443")[0] == (
+        "wss://api.binance.com:8443"
+    )
+    with pytest.raises(UsageError, match="port"):
+        _common.derive_stream_urls("https://api.binance.com:port")
 
 
 @pytest.mark.parametrize(
@@ -75,6 +81,11 @@ def test_stream_urls_follow_the_base_url():
         ),
         (
             "https://API3.binance.com/",
+            "wss://stream.binance.com:9443",
+            "wss://ws-api.binance.com:443/ws-api/v3",
+        ),
+        (
+            "https://api.binance.com:443/",
             "wss://stream.binance.com:9443",
             "wss://ws-api.binance.com:443/ws-api/v3",
         ),

@@ -261,7 +261,17 @@ def derive_stream_urls(base_url: str) -> tuple[str, str]:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"--base-url must be an http(s) URL, not {base_url!r}")
-    known = _binance_hosts().get(parts.netloc.lower()) if parts.scheme == "https" else None
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"--base-url has a bad port: {base_url!r}") from None
+    # By host name: "https://api.binance.com:443" is Binance's host too.
+    default_port = port in (None, 443)
+    known = (
+        _binance_hosts().get((parts.hostname or "").lower())
+        if parts.scheme == "https" and default_port
+        else None
+    )
     if known is not None:
         return known
     scheme = "wss" if parts.scheme == "https" else "ws"

@@ -356,6 +356,9 @@ print(depth_cache.get_asks()[:5])""",
         cache = dcm.get_depth_cache()
         if cache is None:
             raise CommandError("the depth cache failed; see the message above")
+        if not cache.synced:  # the constructor gave up waiting: say so rather than show no book
+            reason = cache.transitions[-1].reason if cache.transitions else "no snapshot"
+            raise CommandError(f"the depth cache did not sync: {reason}")
         with cache.lock:  # one consistent book: the status and the levels shown together
             status = book_status(
                 cache,

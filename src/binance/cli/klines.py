@@ -378,7 +378,12 @@ def run(args: argparse.Namespace) -> int:
                         raise UsageError(str(exc)) from None
                     resumed_rows = writer.rows_written
                     result, notes = download(client, writer, progress)
-                    writer.finish(result)
+                    try:
+                        writer.finish(result)
+                    except kf.ValidationError as exc:  # e.g. an amount Parquet cannot hold
+                        raise CommandError(
+                            f"{exc}; the downloaded rows stay in {writer.partial_path}"
+                        ) from None
                 except KeyboardInterrupt:
                     writer.close()
                     progress.stop()
