@@ -103,14 +103,15 @@ def test_json_control_and_reset():
         faults.apply_json({"unknown_status_on_next_order": {}})
 
 
-def test_stream_faults_are_attached_when_available():
-    """faults.streams is SIMSTREAMS' StreamFaults when that module exists."""
+def test_stream_faults_are_attached_and_reset_together():
+    """faults.streams is always a StreamFaults, and Faults.reset resets it too."""
+    from binance.sim._stream_faults import StreamFaults
+
     faults = Faults()
-    if faults.streams is not None:
-        assert type(faults.streams).__name__ == "StreamFaults"
-        faults.streams.slow_snapshots(5)
-        faults.reset()
-        assert faults.streams.snapshot_delay_ms == 0
+    assert isinstance(faults.streams, StreamFaults)
+    faults.streams.slow_snapshots(5)
+    faults.reset()
+    assert faults.streams.snapshot_delay_ms == 0
 
 
 def test_stream_faults_share_the_json_control():
@@ -130,3 +131,8 @@ def test_stream_faults_share_the_json_control():
     assert faults.clock_skew_ms == 0
     with pytest.raises(ValueError):
         faults.apply_json({"streams": {"teleport": {}}})
+    with pytest.raises(ValueError, match="teleport"):  # unknown stream key: nothing armed
+        faults.apply_json(
+            {"clock_skew_ms": 9, "fail_next": {"count": 1}, "streams": {"teleport": {}}}
+        )
+    assert faults.clock_skew_ms == 0 and faults.snapshot()["fail_next"] == []

@@ -234,3 +234,5 @@ def test_settings_come_from_ws_prefixed_config():
     assert settings is not config.ws  # each adapter gets its own copy
     with pytest.raises(TypeError, match="ws_lifetime"):
         SimConfig.split({"ws_lifetime": 1})
+    with pytest.raises(TypeError, match="WsSettings"):  # not silently the defaults
+        SimConfig.split({"ws": {"lifetime_s": 5}})

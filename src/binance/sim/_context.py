@@ -88,17 +88,9 @@ class WsSettings:
         return cls(**{k: v for k, v in given.items() if v is not None})
 
     @classmethod
-    def from_config(cls, config: object) -> WsSettings:
-        """A copy of the settings ``config`` holds: its ``ws`` (a ``SimConfig``), else its
-        ``ws_<field>`` attributes, else the defaults. Each adapter takes its own copy.
-
-        Raises:
-            TypeError: a ``ws_`` attribute that names no field.
-        """
-        held = getattr(config, "ws", None)
-        if isinstance(held, WsSettings):
-            return replace(held)
-        return cls.from_prefixed(vars(config))
+    def from_config(cls, config: SimConfig) -> WsSettings:
+        """A copy of ``config.ws``: each adapter takes its own."""
+        return replace(config.ws)
 
 
 @dataclass
@@ -146,6 +138,12 @@ class SimConfig:
     max_request_body_bytes: int = 1 << 20
     kline_cache_rows: int = 100_000
     ws: WsSettings = field(default_factory=WsSettings)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.ws, WsSettings):  # e.g. ws={"lifetime_s": 5}: say so
+            raise TypeError(
+                f"ws must be a WsSettings (or give ws_<field> settings), not {self.ws!r}"
+            )
 
     @classmethod
     def field_names(cls) -> frozenset[str]:

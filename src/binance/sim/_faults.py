@@ -216,8 +216,8 @@ class Faults:
         if unknown:
             raise ValueError(f"unknown fault keys: {sorted(unknown)}")
         streams = doc.get("streams")
-        if streams is not None and not isinstance(streams, Mapping):
-            raise ValueError("bad fault specification: streams must be an object")
+        if streams is not None:
+            self.streams.check_keys(streams)  # before anything is armed
         try:
             if doc.get("reset"):
                 self.reset()

@@ -232,6 +232,21 @@ class StreamFaults:
 
     # -- JSON control (``POST /sim/v1/faults`` ``{"streams": {...}}``) ------------------------
 
+    _JSON_KEYS = frozenset(
+        ("reset", "slow_snapshots_ms", "gap", "duplicate", "reorder", "random", "stall")
+        + ("shutdown", "drop")
+    )
+
+    @classmethod
+    def check_keys(cls, doc: Mapping[str, Any]) -> None:
+        """Raise ValueError unless ``doc`` is an object of known `apply_json` keys (callers
+        check before arming anything)."""
+        if not isinstance(doc, Mapping):
+            raise ValueError("bad fault specification: streams must be an object")
+        unknown = set(doc) - cls._JSON_KEYS
+        if unknown:
+            raise ValueError(f"unknown stream fault keys: {sorted(unknown)}")
+
     def apply_json(self, doc: Mapping[str, Any]) -> None:
         """Apply controls given as JSON, in this order (all keys optional):
         ``reset`` (true), ``slow_snapshots_ms``, ``gap`` / ``duplicate`` / ``reorder``
@@ -242,20 +257,7 @@ class StreamFaults:
         Raises:
             ValueError: an unknown key or a bad value.
         """
-        known = {
-            "reset",
-            "slow_snapshots_ms",
-            "gap",
-            "duplicate",
-            "reorder",
-            "random",
-            "stall",
-            "shutdown",
-            "drop",
-        }
-        unknown = set(doc) - known
-        if unknown:
-            raise ValueError(f"unknown stream fault keys: {sorted(unknown)}")
+        self.check_keys(doc)
         try:
             if doc.get("reset"):
                 self.reset()

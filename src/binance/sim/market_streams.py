@@ -526,12 +526,11 @@ class WsConnection:
         """Return once no stall holds the connection."""
         await self._unstalled.wait()
 
-    def apply_fault(self, fault: ConnectionFault, faults: StreamFaults | None) -> None:
+    def apply_fault(self, fault: ConnectionFault, faults: StreamFaults) -> None:
         """Apply one connection fault (drop, stall or shutdown)."""
         if self.closed:
             return
-        if faults is not None:
-            faults._count(fault.kind)
+        faults._count(fault.kind)
         if fault.kind == "drop":
             self.abort("fault: drop")
         elif fault.kind == "stall":
@@ -857,10 +856,9 @@ class WsAdapter:
             await conn.finish()
 
     @property
-    def faults(self) -> StreamFaults | None:
+    def faults(self) -> StreamFaults:
         """The stream faults of the server (``ctx.faults.streams``)."""
-        streams = getattr(self.ctx.faults, "streams", None)
-        return streams if isinstance(streams, StreamFaults) else None
+        return self.ctx.faults.streams
 
     def _ensure_started(self) -> None:
         if self._task is None:
@@ -868,9 +866,7 @@ class WsAdapter:
             self._loop = loop
             self._loop_thread = threading.get_ident()
             self._task = loop.create_task(self._background())
-            faults = self.faults
-            if faults is not None:
-                self._detach_faults = faults._attach(loop, self._apply_fault)
+            self._detach_faults = self.faults._attach(loop, self._apply_fault)
 
     async def _background(self) -> None:  # pragma: no cover - every subclass has one
         raise NotImplementedError
@@ -884,7 +880,7 @@ class WsAdapter:
     def _random_faults(self) -> None:
         """Draw this second's random connection faults (``StreamFaults.set_random``)."""
         faults = self.faults
-        if faults is None or not self.connections:
+        if not self.connections:
             return
         conns = list(self.connections)
         for index, fault in faults._random_connection_faults(len(conns)):
@@ -1240,7 +1236,7 @@ class MarketStreams(WsAdapter):
                 continue
             first, last, bids, asks = batch.take()
             raw = orjson.dumps(payloads.depth_update(symbol, first, last, bids, asks, now))
-            decision = faults._depth_decision(symbol) if faults is not None else "send"
+            decision = faults._depth_decision(symbol)
             if decision == DEPTH_SKIP:
                 continue
             if decision == DEPTH_HOLD and batch.held is None:

@@ -214,9 +214,8 @@ class RestAdapter:
     async def _delay(self, path: str) -> None:
         faults = self.ctx.faults
         seconds = faults.latency_s(path)
-        streams = faults.streams
-        if path == "/api/v3/depth" and streams is not None:
-            seconds += getattr(streams, "snapshot_delay_ms", 0) / 1000.0
+        if path == "/api/v3/depth":
+            seconds += faults.streams.snapshot_delay_ms / 1000.0
         if seconds > 0:
             await asyncio.sleep(seconds)
 

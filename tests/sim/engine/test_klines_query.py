@@ -185,3 +185,34 @@ def test_first_open_time_per_interval(kl):
     assert kl.first_open_time("BTCUSDT", "1M") == 1_501_545_600_000  # 2017-08-01
     assert kl.first_open_time("BTCUSDT", "1h") == BTC.listed_ms - BTC.listed_ms % HOUR
     assert kl.first_open_time("BTCUSDT", "1w") == 1_502_668_800_000  # Monday 2017-08-14
+
+
+@pytest.mark.parametrize("start_ms", [253_402_300_800_000, 2**63 - 1])
+def test_a_start_past_the_calendar_is_an_empty_answer(kl, start_ms):
+    """A startTime after the newest kline answers [] for every interval, the calendar ones
+    included (month arithmetic past year 9999 would overflow)."""
+    for interval in ("1M", "1w", "1d", "1m"):
+        assert q(kl, interval, start_ms=start_ms) == []
+
+
+@pytest.mark.parametrize(("before_s", "after_s"), [(1, 1), (20, 5), (40, 13), (59, 59)])
+def test_seconds_of_history_across_a_midnight_build_every_interval(before_s, after_s):
+    """A symbol listed seconds before a UTC midnight (not a month's first) whose history ends
+    seconds after it: the month and day klines cover under 1/1024 of a day of data, and
+    still build, consistent with the seconds they hold."""
+    from decimal import Decimal
+
+    from binance.sim.engine.klines import Klines, Listing
+
+    midnight = 1_710_460_800_000  # 2024-03-15 00:00 UTC
+    listing = Listing(
+        "XUSDT", midnight - before_s * 1000, Decimal("1.00"), Decimal("1.10"),
+        Decimal("0.01"), Decimal("0.001"),
+    )  # fmt: skip
+    klines = Klines(3, (listing,), midnight + after_s * 1000)
+    now = midnight + after_s * 1000 + 5_000
+    seconds = klines.query("XUSDT", "1s", start_ms=0, now_ms=now)
+    for interval in ("1M", "1w", "1d", "1h", "1m"):
+        rows = klines.query("XUSDT", interval, start_ms=0, now_ms=now)
+        assert rows and sum(k.trades for k in rows) == sum(k.trades for k in seconds)
+        assert max(k.high for k in rows) == max(k.high for k in seconds)

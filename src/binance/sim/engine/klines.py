@@ -573,7 +573,10 @@ def _split(
             times_f = list(accumulate(steps))
             slope = walk_f[-1] / times_f[-1]
             bridge = [round(x - slope * t) for x, t in zip(walk_f, times_f, strict=True)]
-            times: Sequence[int] = [round(t * 1024) for t in times_f]
+            # 1/1024 of a child period; a node covering less than that in all (seconds of data
+            # around a listing or the live cut) is scaled to 1 instead, never to 0.
+            scale = 1024 if times_f[-1] * 1024 >= 1 else 1 / times_f[-1]
+            times: Sequence[int] = [round(t * scale) for t in times_f]
             end = times[-1]
         else:  # a times the bridge, exactly
             normals = [_NORMAL[b] for b in z]
@@ -1200,6 +1203,8 @@ class Klines:
             return s, grid, (), 0
         opens: Sequence[int]
         if start_ms is not None:
+            if start_ms > current_open:  # after the newest kline (and maybe past datetime's range)
+                return s, grid, (), 0
             t = first_open if start_ms <= first_open else grid.ceil(start_ms)
             stop = current_open if end_ms is None else min(current_open, end_ms)
             if not grid.monthly:
