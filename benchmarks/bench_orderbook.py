@@ -29,7 +29,8 @@ Contenders, each fed the same messages:
   manager is left out (``bench_sockets.py`` measures it); its handler is called directly.
 - ``python-binance``: 1.0.37's ``DepthCache`` fed by its manager's ``_apply_orders`` (orjson,
   as its websocket uses when installed), read with ``get_bids()[:5]``. It sorts the whole book on
-  every read, so read modes run on the first ``--pb-messages`` events only.
+  every read, so read modes run on the first ``--pb-messages`` events only (checked against
+  the true book at that point).
 - ``ccxt``: ``ccxt.pro.binance().handle_order_book_message`` into ccxt's ``OrderBook``
   (bisect-sorted ``Bids``/``Asks`` lists), read with ``book['bids'][:5]``. This leaves out
   ccxt's sequence checks, so it is a generous floor for ccxt.
@@ -90,9 +91,15 @@ def _qty(units: int) -> str:
 
 
 def make_stream(
-    messages: int, depth: int, mean_levels: float, near_ticks: float, seed: int = 7
-) -> tuple[dict, list[str], tuple[list, list]]:
-    """A snapshot, ``messages`` depthUpdate texts, and the true final book (price, qty) lists."""
+    messages: int,
+    depth: int,
+    mean_levels: float,
+    near_ticks: float,
+    seed: int = 7,
+    checkpoint: int = 0,
+) -> tuple[dict, list[str], tuple[list, list], tuple[list, list]]:
+    """A snapshot, ``messages`` depthUpdate texts, the true top 5 (price, qty) of each side at
+    the end, and the same after the first ``checkpoint`` messages."""
     rng = random.Random(seed)
     mid = 6_500_000  # 65,000.00 in ticks of 0.01
     books = (SortedDict(), SortedDict())  # bids, asks: ticks -> qty units
@@ -150,27 +157,29 @@ def make_stream(
             "a": [[_price(p), _qty(q)] for p, q in changes[1].items()],
         }
         out.append(orjson.dumps(event).decode())
-    final = (
-        [[_price(p), _qty(q)] for p, q in reversed(bids.items())][:5],
-        [[_price(p), _qty(q)] for p, q in asks.items()][:5],
+        if len(out) == checkpoint:
+            early = _top5(bids, asks)
+    final = _top5(bids, asks)
+    return snapshot, out, final, early if checkpoint else final
+
+
+def _top5(bids: SortedDict, asks: SortedDict) -> tuple[list, list]:
+    return (
+        [[_price(p), _qty(q)] for p, q in bids.items()[-5:][::-1]],
+        [[_price(p), _qty(q)] for p, q in asks.items()[:5]],
     )
-    return snapshot, out, final
 
 
 # -- our side -------------------------------------------------------------------------------------
-def best_rate(run: Callable[[], tuple[int, float]], repeat: int) -> float:
-    """Operations per second of the fastest of ``repeat`` runs. ``run`` returns its op count
-    and the seconds its event loop took: building the book from the snapshot and checking the
-    result are setup, timed for nobody."""
-    best = float("inf")
-    count = 0
-    for _ in range(repeat):
-        count, took = run()
-        best = min(best, took)
-    return count / best
+def rate(run: Callable[[], tuple[int, float]]) -> float:
+    """Operations per second of one run. ``run`` returns its op count and the seconds its
+    event loop took: building the book from the snapshot and checking the result are setup,
+    timed for nobody. (`main` keeps the best of its interleaved rounds.)"""
+    count, took = run()
+    return count / took
 
 
-def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> dict[str, dict]:
+def measure_us(snapshot: dict, msgs: list[str], final: tuple) -> dict[str, dict]:
     loads = orjson.loads
 
     def floor() -> tuple[int, float]:
@@ -202,7 +211,8 @@ def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> di
         def run() -> tuple[int, float]:
             cache = DepthCache("BTCUSDT")
             cache.book = book_class()
-            sync = DepthSync("BTCUSDT", book=cache.book, snapshot_limit=len(snapshot["bids"]) + 1)
+            # The snapshot's size as the limit, as the managers ask: sides with a horizon.
+            sync = DepthSync("BTCUSDT", book=cache.book, snapshot_limit=len(snapshot["bids"]))
             sync.on_snapshot(snapshot)
             on_event = sync.on_event
             start = time.perf_counter()
@@ -230,7 +240,7 @@ def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> di
         return len(msgs), time.perf_counter() - start
 
     rates: dict[str, dict] = {"floor": {}, "parse+apply": {}, "top5": {}, "top5x2": {}}
-    rates["parse+apply"]["bare dict.update"] = best_rate(dict_run, repeat)
+    rates["parse+apply"]["bare dict.update"] = rate(dict_run)
 
     def json_floor() -> tuple[int, float]:
         start = time.perf_counter()
@@ -238,21 +248,13 @@ def measure_us(snapshot: dict, msgs: list[str], final: tuple, repeat: int) -> di
             json.loads(m)
         return len(msgs), time.perf_counter() - start
 
-    def manager_rate(reads: int) -> float:
-        best = 0.0
-        for _ in range(repeat):
-            best = max(best, _manager_rate(snapshot, msgs, final, reads))
-        return best
-
-    rates["floor"]["us"] = best_rate(floor, repeat)
-    rates["floor"]["stdlib json"] = best_rate(json_floor, 1)
+    rates["floor"]["us"] = rate(floor)
+    rates["floor"]["stdlib json"] = rate(json_floor)
     for mode, reads in (("parse+apply", 0), ("top5", 1), ("top5x2", 2)):
         for suffix, book_class in (("", OrderBook), (PURE, PyOrderBook)):
-            rates[mode][f"us (OrderBook){suffix}"] = best_rate(book_run(reads, book_class), repeat)
-            rates[mode][f"us (DepthSync+DepthCache){suffix}"] = best_rate(
-                cache_run(reads, book_class), repeat
-            )
-        rates[mode]["us (manager)"] = manager_rate(reads)
+            rates[mode][f"us (OrderBook){suffix}"] = rate(book_run(reads, book_class))
+            rates[mode][f"us (DepthSync+DepthCache){suffix}"] = rate(cache_run(reads, book_class))
+        rates[mode]["us (manager)"] = _manager_rate(snapshot, msgs, final, reads)
     return rates
 
 
@@ -328,13 +330,14 @@ import json, sys, time, types
 import orjson
 
 data = json.loads(open(sys.argv[1]).read())
-snapshot, msgs, final, repeat, pb_n = (
-    data["snapshot"], data["messages"], data["final"], data["repeat"], data["pb_messages"])
+snapshot, msgs, final, pb_n, pb_final = (
+    data["snapshot"], data["messages"], data["final"], data["pb_messages"], data["pb_final"])
 loads = orjson.loads
 want = [[[float(p), float(q)] for p, q in side] for side in final]
+pb_want = [[[float(p), float(q)] for p, q in side] for side in pb_final]
 
-def best_rate(run, n, rep):  # run() returns the seconds its event loop took
-    return n / min(run() for _ in range(rep))
+def rate(run, n):  # run() returns the seconds its event loop took
+    return n / run()
 
 out = {"floor": {}, "parse+apply": {}, "top5": {}, "top5x2": {}}
 def floor():
@@ -342,7 +345,7 @@ def floor():
     for m in msgs:
         loads(m)
     return time.perf_counter() - t
-out["floor"]["peers' venv"] = best_rate(floor, len(msgs), repeat)
+out["floor"]["peers' venv"] = rate(floor, len(msgs))
 
 # python-binance 1.0.37: DepthCache fed as DepthCacheManager._apply_orders does.
 try:
@@ -367,8 +370,8 @@ def pb_run(reads, n):
                 if reads == 2:
                     cache.get_asks()[:5]
         took = time.perf_counter() - t
-        if n == len(msgs):
-            assert [cache.get_bids()[:5], cache.get_asks()[:5]] == want, "python-binance book"
+        truth = want if n == len(msgs) else pb_want
+        assert [cache.get_bids()[:5], cache.get_asks()[:5]] == truth, "python-binance book"
         return took
     return run
 
@@ -398,9 +401,9 @@ def ccxt_run(reads):
     return run
 
 for mode, reads in (("parse+apply", 0), ("top5", 1), ("top5x2", 2)):
-    n = len(msgs) if reads == 0 else min(pb_n, len(msgs))
-    out[mode]["python-binance"] = best_rate(pb_run(reads, n), n, repeat if reads == 0 else 1)
-    out[mode]["ccxt"] = best_rate(ccxt_run(reads), len(msgs), repeat)
+    n = len(msgs) if reads == 0 else pb_n
+    out[mode]["python-binance"] = rate(pb_run(reads, n), n)
+    out[mode]["ccxt"] = rate(ccxt_run(reads), len(msgs))
 print(json.dumps(out))
 """
 
@@ -424,8 +427,9 @@ def main() -> None:
     )
     failures = []
     for name in SCENARIOS if args.scenario == "all" else [args.scenario]:
-        snapshot, msgs, final = make_stream(
-            args.messages, args.depth, SCENARIOS[name], args.near_ticks
+        pb_messages = min(args.pb_messages, args.messages)
+        snapshot, msgs, final, pb_final = make_stream(
+            args.messages, args.depth, SCENARIOS[name], args.near_ticks, checkpoint=pb_messages
         )
         levels = sum(len(e["b"]) + len(e["a"]) for e in map(orjson.loads, msgs)) / len(msgs)
         print(
@@ -439,13 +443,13 @@ def main() -> None:
                 "snapshot": snapshot,
                 "messages": msgs,
                 "final": final,
-                "repeat": 1,
-                "pb_messages": args.pb_messages,
+                "pb_messages": pb_messages,
+                "pb_final": pb_final,
             }
             path.write_text(json.dumps(payload))
             for _ in range(args.repeat):  # interleaved, so noise from other load hits all alike
                 for part in (
-                    measure_us(snapshot, msgs, final, 1),
+                    measure_us(snapshot, msgs, final),
                     run_peer(PEER_CODE, args=[str(path)]),
                 ):
                     for mode, row in part.items():
