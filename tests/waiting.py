@@ -1,6 +1,6 @@
 """Waiting on a condition with a deadline, shared by the I/O test suites.
 
-Every deadline is scaled by ``BINANCE_TEST_TIMEOUT_SCALE`` (tests/conftest.py ``TIMEOUT_SCALE``),
+Every deadline is scaled by ``BINANCE_TEST_TIMEOUT_SCALE`` (`TIMEOUT_SCALE`, defined here),
 so slow machines stretch them instead of flaking. Never a hopeful sleep: poll a predicate.
 """
 

@@ -171,10 +171,6 @@ def compare(recorder: Recorder, truths: Truths) -> tuple[int, list[str]]:
     return compared, diverged
 
 
-def as_decimal_levels(levels: list[list[Any]]) -> list[list[Decimal]]:
-    return [[Decimal(str(p)), Decimal(str(q))] for p, q in levels]
-
-
 @pytest.fixture(scope="package")
 def fast_sim() -> Iterator[Any]:
     """A busy local exchange: the engine ticks every 5 ms with heavy background trading and the

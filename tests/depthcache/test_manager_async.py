@@ -8,8 +8,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import random
+import threading
 import time
 from typing import Any
+
+import pytest
 
 from binance._streams.rules import StreamConfig
 from binance.depthcache import AsyncDepthCacheManager, DepthCacheState
@@ -143,6 +146,10 @@ async def test_recv_hands_each_changed_cache_once(fast_sim) -> None:
             )
             got = [await manager.recv(timeout=1), await manager.recv(timeout=1)]
             assert sorted(c.symbol for c in got) == ["BTCUSDT", "ETHUSDT"]
+            # Neither recv yielded to the loop, so nothing changed since: each cache was
+            # handed once, however many events it applied meanwhile.
+            with pytest.raises(asyncio.TimeoutError):
+                await manager.recv(timeout=0)
             cache = got[0]
             with cache.lock:
                 assert cache.synced and cache.last_update_id is not None
@@ -162,6 +169,14 @@ async def test_sync_client_snapshots_run_on_worker_threads(fast_sim, faults) -> 
     tasks_before = _other_tasks()
     client = client_for(fast_sim)
     recorder = Recorder()
+    fetched_on: list[str] = []  # the threads the (real) snapshot requests ran on
+    get_order_book = client.get_order_book
+
+    def recording_get_order_book(**params: Any) -> Any:
+        fetched_on.append(threading.current_thread().name)
+        return get_order_book(**params)
+
+    client.get_order_book = recording_get_order_book
     try:
         manager = AsyncDepthCacheManager(
             client, "BNBUSDT", callback=recorder, limit=100, update_speed_ms=100
@@ -178,6 +193,8 @@ async def test_sync_client_snapshots_run_on_worker_threads(fast_sim, faults) -> 
             states = [t.state for t in cache.transitions]
             assert states[-2:] == [DepthCacheState.RESYNCING, DepthCacheState.SYNCED]
             assert recorder.unsynced["BNBUSDT"] >= 1 and recorder.nones == 0
+            assert len(fetched_on) >= 2  # the first snapshot and the resync's
+            assert all(name.startswith("AsyncDepthCacheManager") for name in fetched_on)
     finally:
         client.close()
     assert _other_tasks() <= tasks_before

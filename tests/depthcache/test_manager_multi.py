@@ -1,6 +1,7 @@
 """Many symbols on one connection: each symbol resyncs alone, a hundred symbols sync quickly
 under Binance's default request-weight limit without a 429, a shared socket manager keeps the
-user's own sockets, and a quiet symbol is verified at once after a reconnect."""
+user's own sockets, a quiet symbol is verified at once after a reconnect, and a partial
+snapshot's range is all a cache shows."""
 
 from __future__ import annotations
 
@@ -97,6 +98,32 @@ def test_a_hundred_symbols_sync_quickly_without_a_429(record_property):
             used = sim.limits.used_weight("127.0.0.1", int(time.time() * 1000))
             assert used <= 6000
             record_property("weight_used_in_this_minute", used)
+        finally:
+            manager.close()
+            client.close()
+
+
+def test_snapshots_wait_for_the_next_minute_when_the_weight_runs_out():
+    """Twelve symbols need 600 weight of snapshots; the server allows 400 a minute and its
+    minute ends ~2.5 s after the start: the snapshots that do not fit wait for the next
+    minute (the client's governor), so all sync without a 429, some in each minute."""
+    from binance.sim import LocalExchange
+
+    markets = _markets(12)
+    with LocalExchange(seed=3, markets=markets, activity=0.2, request_weight_per_minute=400) as sim:
+        wall = int(time.time() * 1000)
+        sim.faults.set_clock_skew((57_500 - wall % 60_000) % 60_000)  # the minute ends soon
+        client = client_for(sim)
+        manager = MultiDepthCacheManager(
+            client, [m.symbol for m in markets], limit=1000, quiet_snapshot_s=0.2
+        )
+        try:
+            first_minute = sim._server.ctx.now_ms() // 60_000
+            assert manager.wait_synced(timeout=30 * TIMEOUT_SCALE), manager.states()
+            now = sim._server.ctx.now_ms()
+            assert now // 60_000 > first_minute  # the last snapshots waited for a new minute
+            assert client.governor.rejections == {429: 0, 418: 0}
+            assert 0 < sim.limits.used_weight("127.0.0.1", now) <= 400
         finally:
             manager.close()
             client.close()
@@ -205,6 +232,55 @@ def test_checkpoints_hold_on_many_symbols(fast_sim, faults):
         assert not diverged, diverged[:5]
         assert compared >= 50
         assert sum(manager.caches[s].counters()["resyncs"] for s in busy) >= 3
+    finally:
+        manager.close()
+        client.close()
+
+
+def test_a_partial_snapshot_shows_only_the_range_it_vouches_for(fast_sim):
+    """With ``limit=5`` the snapshot lists five levels a side: at every update id a cache shows,
+    its levels are exactly the true book's levels at or inside the snapshot's deepest prices
+    (its horizon), never one past them (NOTES.md section 10: those are unknown)."""
+    import threading
+
+    client = client_for(fast_sim)
+    shown: dict[int, tuple[Any, Any, list[Any], list[Any]]] = {}
+    lock = threading.Lock()
+
+    def record(cache: Any) -> None:
+        with cache.lock:  # one consistent view: id, horizon and levels together
+            if not cache.synced:
+                return
+            view = (*cache.horizon, cache.get_bids(), cache.get_asks())
+            uid = cache.last_update_id
+        with lock:
+            shown[uid] = view
+
+    samples = []
+    manager = MultiDepthCacheManager(
+        client, ["BTCUSDT"], callback=record, limit=5, update_speed_ms=100,
+        use_decimal=True, refresh_interval=0,
+    )  # fmt: skip
+    try:
+        assert manager.wait_synced(timeout=10 * TIMEOUT_SCALE)
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end or len(samples) < 200:
+            samples.append(truth(fast_sim, "BTCUSDT", 200))
+            time.sleep(0.002)  # pacing the sampler
+        last = samples[-1][0]
+        wait_until(lambda: max(shown, default=0) >= last, what="the cache to pass the samples")
+        compared = 0
+        with lock:
+            for uid, bids, asks in samples:
+                view = shown.get(uid)
+                if view is None:
+                    continue
+                low_bid, high_ask, cache_bids, cache_asks = view
+                assert low_bid is not None and high_ask is not None  # 5 of many: partial
+                assert cache_bids == [[p, q] for p, q in bids if p >= low_bid], uid
+                assert cache_asks == [[p, q] for p, q in asks if p <= high_ask], uid
+                compared += 1
+        assert compared >= 20
     finally:
         manager.close()
         client.close()
