@@ -919,23 +919,34 @@ update_side(Side *self, PyObject *levels)
 
 /* -- reads ---------------------------------------------------------------------------------- */
 
-/* Number of trusted levels, at most `k` (k < 0: no limit). */
+/* Number of trusted levels, at most `k` (k < 0: no limit). O(k / BLOCK): a read of the best
+ * few levels never walks the whole side, horizon or not. */
 static Py_ssize_t
 trusted_count(const Side *self, Py_ssize_t k)
 {
     Py_ssize_t total = k >= 0 && k < self->count ? k : self->count;
-    if (self->trust == TRUST_ALL) {
+    if (self->trust == TRUST_ALL || total == 0) {
         return total;
     }
     if (self->trust == TRUST_NONE) {
         return 0;
     }
+    /* The last level the read wants: when it lies inside the horizon, so do all before it. */
+    Py_ssize_t b = 0, left = total - 1;
+    while (left >= self->blocks[b]->n) {
+        left -= self->blocks[b]->n;
+        b++;
+    }
+    if (!past_horizon(self, self->blocks[b]->key[left], &self->blocks[b]->lv[left])) {
+        return total;
+    }
+    /* Otherwise the horizon lies among those levels: count up to it (blocks before b only). */
     Text h;
     h.value = self->hkey;
     h.exact = self->hexact;
     h.s = (const char *)PyUnicode_DATA(self->htext);
     h.n = PyUnicode_GET_LENGTH(self->htext);
-    Py_ssize_t b, i;
+    Py_ssize_t i;
     if (locate(self, &h, &b, &i)) {
         i++; /* the horizon's own level is trusted */
     }
